@@ -1,0 +1,191 @@
+// Command node-credential-provider is a kubelet image credential provider
+// that answers from the credentials a node already has. Run with no command,
+// it is the plugin the kubelet executes; the other commands are for people.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+	"k8s.io/component-base/version"
+	"k8s.io/klog/v2"
+
+	"github.com/node-credential-provider/node-credential-provider/provider"
+	"github.com/node-credential-provider/node-credential-provider/provider/dockerconfig"
+	"github.com/node-credential-provider/node-credential-provider/provider/plugin"
+)
+
+const name = "node-credential-provider"
+
+// Exit codes: 0 answered, 1 failed (the kubelet pulls without our
+// credentials and logs our stderr), 2 bad usage.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	defer klog.Flush()
+	if len(args) > 0 {
+		switch args[0] {
+		case "version":
+			return runVersion(args[1:], stdout, stderr)
+		case "help":
+			fmt.Fprint(stdout, usage)
+			return exitOK
+		}
+	}
+	return runPlugin(args, stdin, stdout, stderr)
+}
+
+const usage = `node-credential-provider: kubelet image credential provider for the credentials a node already has.
+
+Usage:
+  node-credential-provider [flags] < request.json   answer one CredentialProviderRequest (what the kubelet runs)
+  node-credential-provider version                  print the version
+  node-credential-provider help                     print this help
+
+The kubelet runs it through --image-credential-provider-config and
+--image-credential-provider-bin-dir; see the README for a complete config.
+Try it by hand:
+  echo '{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"registry.example.com/app"}' | node-credential-provider
+
+Flags:
+`
+
+// sourceFlags are the flags that choose where credentials come from.
+type sourceFlags struct {
+	dockerConfigs  []string
+	kubeletRootDir string
+	cacheDuration  time.Duration
+}
+
+func (s *sourceFlags) register(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&s.dockerConfigs, "docker-config", nil,
+		"docker config.json or .dockercfg to read, repeatable, consulted in order; default: the kubelet's search list (<kubelet-root-dir>/config.json, $HOME/.docker/config.json, /.docker/config.json, then .dockercfg in <kubelet-root-dir>, $HOME, /)")
+	fs.StringVar(&s.kubeletRootDir, "kubelet-root-dir", "/var/lib/kubelet", "the kubelet's --root-dir, first place of the default search list")
+	fs.DurationVar(&s.cacheDuration, "cache-duration", time.Minute,
+		"how long the kubelet may cache an answer with credentials; 0s: ask us on every pull (misses are never cached)")
+}
+
+func (s *sourceFlags) store() *provider.Store {
+	return &provider.Store{
+		Sources:       dockerconfig.Sources(s.dockerConfigs, s.kubeletRootDir),
+		CacheDuration: s.cacheDuration,
+	}
+}
+
+// newFlagSet makes a flag set with klog's -v, the verbosity operators know.
+func newFlagSet(cmd string, stderr io.Writer) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(cmd, pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.SortFlags = false
+	gfs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	klog.InitFlags(gfs)
+	v := gfs.Lookup("v")
+	v.Usage = "log verbosity on stderr: 2 shows each decision, 4 each source; no level prints a secret"
+	fs.AddGoFlag(v)
+	return fs
+}
+
+func runPlugin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlagSet(name, stderr)
+	var sf sourceFlags
+	sf.register(fs)
+	help := fs.BoolP("help", "h", false, "print this help")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "%s: %v (see %s help)\n", name, err, name)
+		return exitUsage
+	}
+	if *help {
+		fmt.Fprint(stdout, usage)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return exitOK
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unknown command %q (see %s help)\n", name, fs.Arg(0), name)
+		return exitUsage
+	}
+	if sf.cacheDuration < 0 {
+		fmt.Fprintf(stderr, "%s: --cache-duration must not be negative\n", name)
+		return exitUsage
+	}
+	if isTerminal(stdin) {
+		// A person ran us by hand with nothing piped in: waiting on the
+		// terminal would look like a hang.
+		fs.Usage()
+		return exitUsage
+	}
+	store := sf.store()
+	ans, err := plugin.Serve(stdin, stdout, func(_ *plugin.Request, image string) provider.Answer {
+		return store.Resolve(image)
+	})
+	if ans != nil {
+		logAnswer(ans)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %s\n", name, plugin.OneLine(err))
+		return exitError
+	}
+	return exitOK
+}
+
+// logAnswer says on stderr what we decided. Only keys, usernames' presence
+// and source names are logged, never a password.
+func logAnswer(a *provider.Answer) {
+	for _, s := range a.Steps {
+		if s.Err != nil && len(a.Credentials) > 0 {
+			klog.Warningf("%s", plugin.OneLine(s.Err))
+		}
+		if klog.V(4).Enabled() {
+			for _, n := range s.Result.Notes {
+				klog.Infof("%s: %s", s.Source, n)
+			}
+		}
+	}
+	if klog.V(2).Enabled() {
+		keys := make([]string, len(a.Credentials))
+		for i, c := range a.Credentials {
+			keys[i] = c.Key
+		}
+		if len(keys) == 0 {
+			klog.Infof("image %s: no credentials in %d sources", a.Image, len(a.Steps))
+		} else {
+			klog.Infof("image %s: %d credentials from %s under keys %v, cacheKeyType %s, cacheDuration %s", a.Image, len(keys), a.Source, keys, a.CacheKeyType, a.CacheDuration)
+		}
+	}
+}
+
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func runVersion(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("version", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	v := version.Get()
+	fmt.Fprintf(stdout, "%s %s (commit %s, built %s, %s %s)\n", name, v.GitVersion, v.GitCommit, v.BuildDate, v.GoVersion, v.Platform)
+	return exitOK
+}

@@ -1,0 +1,10 @@
+// Package provider resolves the credentials for one image from an ordered
+// list of node-local sources, and decides how long and under which key the
+// kubelet may cache the answer.
+//
+// A Source is one place credentials live: a docker config file, a credential
+// helper, a podman auth file. Sources are consulted in order and the first one
+// that holds a credential for the image answers, with every matching key it
+// holds; later sources are not read. This mirrors what an operator expects of
+// a search path and keeps one source's stale entry from overriding another's.
+package provider

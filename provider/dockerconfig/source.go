@@ -1,0 +1,153 @@
+package dockerconfig
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/node-credential-provider/node-credential-provider/provider"
+	"github.com/node-credential-provider/node-credential-provider/provider/match"
+)
+
+// Source serves one docker config file.
+type Source struct {
+	Path string
+	// Optional sources are part of a default search list: a missing file is
+	// silently skipped. A file the operator named must exist.
+	Optional bool
+}
+
+// Name implements provider.Source.
+func (s *Source) Name() string { return s.Path }
+
+// Lookup implements provider.Source. The file is read on every lookup, so an
+// edited file takes effect on the next request.
+func (s *Source) Lookup(image string) (provider.Result, error) {
+	f, err := Load(s.Path)
+	if err != nil {
+		if s.Optional && errors.Is(err, fs.ErrNotExist) {
+			return provider.Result{Notes: []string{"no such file"}}, nil
+		}
+		return provider.Result{}, fmt.Errorf("%s: %w", s.Path, describeOpenError(err))
+	}
+	res := f.Lookup(image)
+	var problems []error
+	for _, p := range f.Problems {
+		problems = append(problems, fmt.Errorf("%s: %w", s.Path, p))
+	}
+	return res, errors.Join(problems...)
+}
+
+// describeOpenError keeps a path error short: the path is already named.
+func describeOpenError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Lookup applies the kubelet's keyring rules to the file's entries: every
+// usable entry whose key matches the image; when none does and the image is
+// on Docker Hub, the entry under index.docker.io.
+func (f *File) Lookup(image string) provider.Result {
+	var res provider.Result
+	seen := map[string]string{} // MatchKey -> Key that claimed it
+	var fallback *Entry
+	for i := range f.Entries {
+		e := &f.Entries[i]
+		if !e.Usable() {
+			res.Notes = append(res.Notes, fmt.Sprintf("%q skipped: %s", e.Key, unusableReason(e, f)))
+			continue
+		}
+		if match.HasPath(e.MatchKey) && match.SameHost(e.MatchKey, image) {
+			res.PathScoped = true
+		}
+		if e.MatchKey == match.DefaultRegistryKey && fallback == nil {
+			fallback = e
+		}
+		if !match.Matches(e.MatchKey, image) {
+			continue
+		}
+		if first, dup := seen[e.MatchKey]; dup {
+			// The kubelet's answer holds one credential per key.
+			res.Notes = append(res.Notes, fmt.Sprintf("%q skipped: same key as %q", e.Key, first))
+			continue
+		}
+		seen[e.MatchKey] = e.Key
+		res.Credentials = append(res.Credentials, provider.Credential{Key: e.MatchKey, Username: e.Username, Password: e.Password})
+		res.Notes = append(res.Notes, fmt.Sprintf("%q matches as %q", e.Key, e.MatchKey))
+	}
+	if len(res.Credentials) == 0 && fallback != nil && match.IsDockerHub(image) {
+		res.Credentials = append(res.Credentials, provider.Credential{Key: fallback.MatchKey, Username: fallback.Username, Password: fallback.Password})
+		res.Notes = append(res.Notes, fmt.Sprintf("%q used as the Docker Hub fallback", fallback.Key))
+	}
+	return res
+}
+
+func unusableReason(e *Entry, f *File) string {
+	switch {
+	case e.HasIdentityToken:
+		return "it holds only an identitytoken, which the kubelet's username/password answer cannot carry"
+	case e.HasRegistryToken:
+		return "it holds only a registrytoken, which the kubelet's username/password answer cannot carry"
+	case f.CredsStore != "":
+		return fmt.Sprintf("no username or password; docker keeps it in credsStore %q", f.CredsStore)
+	default:
+		return "no username or password"
+	}
+}
+
+// DefaultPaths is the kubelet's own search list, in its order: config.json in
+// the kubelet's root directory, $HOME/.docker and /.docker, then .dockercfg
+// in the root directory, $HOME and /. The kubelet also looks in its working
+// directory; we do not, because a person running this tool by hand would
+// silently pick up whatever config.json lies where they stand.
+func DefaultPaths(kubeletRootDir, home string) []string {
+	var paths []string
+	if kubeletRootDir != "" {
+		paths = append(paths, filepath.Join(kubeletRootDir, "config.json"))
+	}
+	if home != "" {
+		paths = append(paths, filepath.Join(home, ".docker", "config.json"))
+	}
+	paths = append(paths, "/.docker/config.json")
+	if kubeletRootDir != "" {
+		paths = append(paths, filepath.Join(kubeletRootDir, ".dockercfg"))
+	}
+	if home != "" {
+		paths = append(paths, filepath.Join(home, ".dockercfg"))
+	}
+	paths = append(paths, "/.dockercfg")
+	return dedupe(paths)
+}
+
+func dedupe(paths []string) []string {
+	seen := map[string]bool{}
+	out := paths[:0]
+	for _, p := range paths {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Sources returns a source per path; when paths is empty, the default search
+// list with missing files skipped.
+func Sources(paths []string, kubeletRootDir string) []provider.Source {
+	optional := false
+	if len(paths) == 0 {
+		home, _ := os.UserHomeDir()
+		paths = DefaultPaths(kubeletRootDir, home)
+		optional = true
+	}
+	out := make([]provider.Source, 0, len(paths))
+	for _, p := range paths {
+		out = append(out, &Source{Path: p, Optional: optional})
+	}
+	return out
+}

@@ -1,0 +1,137 @@
+package match
+
+import (
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+)
+
+// DefaultRegistryKey is the key under which Docker Hub credentials are
+// stored by `docker login` (after normalization). The kubelet uses an entry
+// under this key only as a fallback for Docker Hub images that no other key
+// matched.
+const DefaultRegistryKey = "index.docker.io"
+
+// NormalizeKey turns a key as written in a docker config file (or returned in
+// a plugin response) into the form the kubelet's keyring stores it in: the
+// scheme is dropped, a leading /v1/ or /v2/ of the path is dropped, and a
+// path of "/" is dropped. It fails when the key does not parse as a URL; the
+// kubelet ignores such entries.
+func NormalizeKey(key string) (string, error) {
+	if !strings.HasPrefix(key, "https://") && !strings.HasPrefix(key, "http://") {
+		key = "https://" + key
+	}
+	u, err := url.Parse(key)
+	if err != nil {
+		return "", errInvalidKey
+	}
+	p := u.Path
+	if strings.HasPrefix(p, "/v2/") || strings.HasPrefix(p, "/v1/") {
+		p = p[3:]
+	}
+	if p == "" || p == "/" {
+		return u.Host, nil
+	}
+	return u.Host + p, nil
+}
+
+type matchError string
+
+func (e matchError) Error() string { return string(e) }
+
+// errInvalidKey deliberately does not wrap url.Parse's error: that error
+// quotes the whole input, and a malformed key may hold a pasted secret.
+const errInvalidKey = matchError("not a valid registry URL")
+
+// parsed is a schemeless URL split the way the kubelet splits it.
+type parsed struct {
+	labels []string
+	port   string
+	path   string
+}
+
+func parse(s string) (parsed, bool) {
+	u, err := url.Parse("https://" + s)
+	if err != nil {
+		return parsed{}, false
+	}
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		host, port = u.Host, ""
+	}
+	return parsed{labels: strings.Split(host, "."), port: port, path: u.Path}, true
+}
+
+// Matches reports whether pattern (a normalized key or a matchImages entry)
+// matches image (a normalized image without tag or digest) by the kubelet's
+// rules. A pattern or image that does not parse matches nothing, as in the
+// kubelet.
+func Matches(pattern, image string) bool {
+	g, ok := parse(pattern)
+	if !ok {
+		return false
+	}
+	t, ok := parse(image)
+	if !ok {
+		return false
+	}
+	return matchParsed(g, t)
+}
+
+func matchParsed(g, t parsed) bool {
+	if g.port != t.port || len(g.labels) != len(t.labels) {
+		return false
+	}
+	if !strings.HasPrefix(t.path, g.path) {
+		return false
+	}
+	for i, gl := range g.labels {
+		ok, err := filepath.Match(gl, t.labels[i])
+		if err != nil || !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// SameHost reports whether pattern's host part (labels and port, ignoring
+// its path) matches image's host. It tells whether a path-scoped key could
+// apply to some image on the same registry as image.
+func SameHost(pattern, image string) bool {
+	g, ok := parse(pattern)
+	if !ok {
+		return false
+	}
+	t, ok := parse(image)
+	if !ok {
+		return false
+	}
+	g.path = ""
+	return matchParsed(g, t)
+}
+
+// HasPath reports whether a normalized key is scoped to a repository path
+// rather than to a whole registry.
+func HasPath(key string) bool {
+	return strings.Contains(key, "/")
+}
+
+// IsDockerHub reports whether a normalized image is on Docker Hub, the only
+// registry for which an entry under DefaultRegistryKey is a fallback.
+//
+// The kubelet's own test is looser: it also treats "localhost/app" and any
+// first component without a dot or colon as Docker Hub, and so would hand
+// Docker Hub credentials to a local registry. We normalize images first, so
+// docker.io is the one name left for Docker Hub, and we never send its
+// credentials elsewhere.
+func IsDockerHub(image string) bool {
+	return Registry(image) == "docker.io"
+}
+
+// Registry returns the host[:port] part of a normalized image, which is the
+// kubelet's cache key for cacheKeyType Registry.
+func Registry(image string) string {
+	host, _, _ := strings.Cut(image, "/")
+	return host
+}

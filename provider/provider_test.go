@@ -1,0 +1,124 @@
+package provider
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+type fakeSource struct {
+	name  string
+	res   Result
+	err   error
+	calls int
+}
+
+func (f *fakeSource) Name() string { return f.name }
+func (f *fakeSource) Lookup(string) (Result, error) {
+	f.calls++
+	return f.res, f.err
+}
+
+func creds(keys ...string) []Credential {
+	var out []Credential
+	for _, k := range keys {
+		out = append(out, Credential{Key: k, Username: "u-" + k, Password: "p"})
+	}
+	return out
+}
+
+func TestResolve(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		sources   []*fakeSource
+		wantFrom  string
+		wantKeys  []string
+		wantType  string
+		wantDur   time.Duration
+		wantCalls []int
+	}{
+		{
+			name:      "first source with a match answers, later ones are not read",
+			sources:   []*fakeSource{{name: "a"}, {name: "b", res: Result{Credentials: creds("r.io")}}, {name: "c", res: Result{Credentials: creds("r.io")}}},
+			wantFrom:  "b",
+			wantKeys:  []string{"r.io"},
+			wantType:  CacheKeyRegistry,
+			wantDur:   time.Minute,
+			wantCalls: []int{1, 1, 0},
+		},
+		{
+			name:      "keys most specific first, and a path-scoped key means Image",
+			sources:   []*fakeSource{{name: "a", res: Result{Credentials: creds("*.r.io", "x.r.io", "x.r.io/team")}}},
+			wantFrom:  "a",
+			wantKeys:  []string{"x.r.io/team", "x.r.io", "*.r.io"},
+			wantType:  CacheKeyImage,
+			wantDur:   time.Minute,
+			wantCalls: []int{1},
+		},
+		{
+			name:      "an earlier source scoped to a path on the registry means Image",
+			sources:   []*fakeSource{{name: "a", res: Result{PathScoped: true}}, {name: "b", res: Result{Credentials: creds("r.io")}}},
+			wantFrom:  "b",
+			wantKeys:  []string{"r.io"},
+			wantType:  CacheKeyImage,
+			wantDur:   time.Minute,
+			wantCalls: []int{1, 1},
+		},
+		{
+			name:      "a failed source: answer, but not for the kubelet to cache",
+			sources:   []*fakeSource{{name: "a", err: errors.New("a: broken")}, {name: "b", res: Result{Credentials: creds("r.io")}}},
+			wantFrom:  "b",
+			wantKeys:  []string{"r.io"},
+			wantType:  CacheKeyRegistry,
+			wantDur:   0,
+			wantCalls: []int{1, 1},
+		},
+		{
+			name:      "no credentials: Image, 0s",
+			sources:   []*fakeSource{{name: "a"}, {name: "b"}},
+			wantType:  CacheKeyImage,
+			wantCalls: []int{1, 1},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Store{CacheDuration: time.Minute}
+			for _, f := range tc.sources {
+				s.Sources = append(s.Sources, f)
+			}
+			a := s.Resolve("r.io/app")
+			var keys []string
+			for _, c := range a.Credentials {
+				keys = append(keys, c.Key)
+			}
+			if a.Source != tc.wantFrom || !reflect.DeepEqual(keys, tc.wantKeys) || a.CacheKeyType != tc.wantType || a.CacheDuration != tc.wantDur {
+				t.Errorf("got from %q keys %v type %s dur %v", a.Source, keys, a.CacheKeyType, a.CacheDuration)
+			}
+			for i, f := range tc.sources {
+				if f.calls != tc.wantCalls[i] {
+					t.Errorf("source %s called %d times, want %d", f.name, f.calls, tc.wantCalls[i])
+				}
+			}
+		})
+	}
+}
+
+func TestDescribeJSONErrorNeverQuotesInput(t *testing.T) {
+	for _, in := range []string{`{"a":"secret"x}`, `{"a":secret}`, `[1,2`, `{"a":1}`} {
+		var v struct {
+			A string `json:"a"`
+		}
+		err := json.Unmarshal([]byte(in), &v)
+		if err == nil {
+			t.Fatalf("%s decoded", in)
+		}
+		msg := DescribeJSONError(err).Error()
+		for _, frag := range []string{"secret", "'x'", "'s'"} {
+			if strings.Contains(msg, frag) {
+				t.Errorf("DescribeJSONError(%s) = %q quotes the input", in, msg)
+			}
+		}
+	}
+}
