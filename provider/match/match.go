@@ -1,6 +1,7 @@
 package match
 
 import (
+	"errors"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -134,4 +135,47 @@ func IsDockerHub(image string) bool {
 func Registry(image string) string {
 	host, _, _ := strings.Cut(image, "/")
 	return host
+}
+
+// ValidatePattern checks a matchImages entry or a configured key the way an
+// operator needs: it must parse as the kubelet parses it, and carry no
+// scheme, no glob in port or path (the kubelet compares those literally),
+// no query and no empty host label.
+func ValidatePattern(p string) error {
+	if p == "" {
+		return errors.New("empty pattern")
+	}
+	if strings.Contains(p, "://") {
+		return errors.New("must not include a URL scheme")
+	}
+	if strings.ContainsAny(p, "?#") {
+		return errors.New("'?' and '#' start a URL query or fragment; the kubelet's globs are '*' and character ranges only, and '?' breaks the pattern")
+	}
+	hostport, _, _ := strings.Cut(p, "/")
+	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.HasSuffix(hostport, "]") && strings.ContainsAny(hostport[i:], "*[]") {
+		return errors.New("no glob in the port: the kubelet compares ports literally")
+	}
+	u, err := url.Parse("https://" + p)
+	if err != nil || u.Host == "" {
+		return errors.New("not a valid host[:port][/path]")
+	}
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		host, port = u.Host, ""
+	}
+	if strings.ContainsAny(port, "*[]") {
+		return errors.New("no glob in the port: the kubelet compares ports literally")
+	}
+	if strings.ContainsAny(u.Path, "*[]") {
+		return errors.New("no glob in the path: the kubelet compares paths as plain prefixes")
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" {
+			return errors.New("empty host label")
+		}
+		if _, err := filepath.Match(label, ""); err != nil {
+			return errors.New("bad glob in a host label")
+		}
+	}
+	return nil
 }

@@ -1,0 +1,193 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/node-credential-provider/node-credential-provider/provider/match"
+)
+
+// The kubelet's CredentialProviderConfig group and the versions it reads.
+const KubeletGroup = "kubelet.config.k8s.io"
+
+var kubeletVersions = []string{KubeletGroup + "/v1", KubeletGroup + "/v1beta1", KubeletGroup + "/v1alpha1"}
+
+// The credential provider protocol versions a kubelet provider may name.
+var pluginAPIVersions = []string{
+	"credentialprovider.kubelet.k8s.io/v1",
+	"credentialprovider.kubelet.k8s.io/v1beta1",
+	"credentialprovider.kubelet.k8s.io/v1alpha1",
+}
+
+// KubeletConfig mirrors the kubelet's CredentialProviderConfig
+// (k8s.io/kubelet/config/v1). Tests decode the same bytes with the
+// kubelet's types to keep the mirror honest.
+type KubeletConfig struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Providers  []KubeletProvider `json:"providers"`
+}
+
+// KubeletProvider is one provider of a CredentialProviderConfig.
+type KubeletProvider struct {
+	Name                 string             `json:"name"`
+	MatchImages          []string           `json:"matchImages"`
+	DefaultCacheDuration *string            `json:"defaultCacheDuration"`
+	APIVersion           string             `json:"apiVersion"`
+	Args                 []string           `json:"args,omitempty"`
+	Env                  []KubeletEnvVar    `json:"env,omitempty"`
+	TokenAttributes      *KubeletTokenAttrs `json:"tokenAttributes,omitempty"`
+	// File is where the provider was read from (not part of the API).
+	File string `json:"-"`
+}
+
+// KubeletEnvVar is one env entry of a provider.
+type KubeletEnvVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// KubeletTokenAttrs is a provider's tokenAttributes.
+type KubeletTokenAttrs struct {
+	ServiceAccountTokenAudience          string   `json:"serviceAccountTokenAudience"`
+	CacheType                            string   `json:"cacheType"`
+	RequireServiceAccount                *bool    `json:"requireServiceAccount"`
+	RequiredServiceAccountAnnotationKeys []string `json:"requiredServiceAccountAnnotationKeys,omitempty"`
+	OptionalServiceAccountAnnotationKeys []string `json:"optionalServiceAccountAnnotationKeys,omitempty"`
+}
+
+// LoadKubelet reads what the kubelet reads from --image-credential-provider-config:
+// a file, or a directory whose *.json, *.yaml and *.yml files are merged in
+// sorted order. Decoding is strict, as in the kubelet, which refuses to
+// start on any error here.
+func LoadKubelet(p string) ([]KubeletProvider, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	files := []string{p}
+	if fi.IsDir() {
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			return nil, err
+		}
+		files = files[:0]
+		for _, e := range entries {
+			switch filepath.Ext(e.Name()) {
+			case ".json", ".yaml", ".yml":
+				if !e.IsDir() {
+					files = append(files, filepath.Join(p, e.Name()))
+				}
+			}
+		}
+		sort.Strings(files)
+		if len(files) == 0 {
+			return nil, fmt.Errorf("%s: no *.json, *.yaml or *.yml files (the kubelet refuses to start)", p)
+		}
+	}
+	var out []KubeletProvider
+	seen := map[string]string{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var kc KubeletConfig
+		if err := decodeStrict(data, &kc); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		if !contains(kubeletVersions, kc.APIVersion) || kc.Kind != "CredentialProviderConfig" {
+			return nil, fmt.Errorf("%s: apiVersion/kind is %q/%q, expected %s/CredentialProviderConfig", f, kc.APIVersion, kc.Kind, kubeletVersions[0])
+		}
+		for _, pr := range kc.Providers {
+			if first, dup := seen[pr.Name]; dup {
+				return nil, fmt.Errorf("%s: provider %q is also defined in %s (the kubelet refuses to start)", f, pr.Name, first)
+			}
+			seen[pr.Name] = f
+			pr.File = f
+			out = append(out, pr)
+		}
+	}
+	return out, nil
+}
+
+// Problems lists what the kubelet would reject in a provider, and what it
+// would accept but never match.
+func (p *KubeletProvider) Problems() []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("provider %q: %s: %s", p.Name, field, fmt.Sprintf(format, args...)))
+	}
+	if p.Name == "" || strings.ContainsAny(p.Name, "/ ") || p.Name == "." || p.Name == ".." {
+		bad("name", "must be a file name in the bin dir")
+	}
+	if !contains(pluginAPIVersions, p.APIVersion) {
+		bad("apiVersion", "%q is not one of %s", p.APIVersion, strings.Join(pluginAPIVersions, ", "))
+	}
+	if len(p.MatchImages) == 0 {
+		bad("matchImages", "at least one entry is required")
+	}
+	for i, m := range p.MatchImages {
+		if err := match.ValidatePattern(m); err != nil {
+			bad(fmt.Sprintf("matchImages[%d]", i), "%q: %v", m, err)
+		}
+	}
+	if p.DefaultCacheDuration == nil {
+		bad("defaultCacheDuration", "required")
+	} else if d, err := time.ParseDuration(*p.DefaultCacheDuration); err != nil || d < 0 {
+		bad("defaultCacheDuration", "%q is not a non-negative duration", *p.DefaultCacheDuration)
+	}
+	if t := p.TokenAttributes; t != nil {
+		if !strings.HasSuffix(p.APIVersion, "/v1") {
+			bad("tokenAttributes", "requires apiVersion credentialprovider.kubelet.k8s.io/v1")
+		}
+		if t.ServiceAccountTokenAudience == "" {
+			bad("tokenAttributes.serviceAccountTokenAudience", "required")
+		}
+		if t.RequireServiceAccount == nil {
+			bad("tokenAttributes.requireServiceAccount", "required")
+		}
+		if t.CacheType != "Token" && t.CacheType != "ServiceAccount" {
+			bad("tokenAttributes.cacheType", "must be Token or ServiceAccount (required since Kubernetes 1.34)")
+		}
+	}
+	return errs
+}
+
+// Routes reports whether the kubelet sends image (normalized) to this
+// provider, and by which pattern.
+func (p *KubeletProvider) Routes(image string) (string, bool) {
+	for _, m := range p.MatchImages {
+		if match.Matches(m, image) {
+			return m, true
+		}
+	}
+	return "", false
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// errNotFound is returned by FindProvider.
+var errNotFound = errors.New("not found")
+
+// FindProvider returns the provider named name.
+func FindProvider(providers []KubeletProvider, name string) (*KubeletProvider, error) {
+	for i := range providers {
+		if providers[i].Name == name {
+			return &providers[i], nil
+		}
+	}
+	return nil, errNotFound
+}

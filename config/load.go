@@ -1,0 +1,265 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/node-credential-provider/node-credential-provider/provider/match"
+)
+
+// Defaults.
+const (
+	DefaultCacheDuration = time.Minute
+	DefaultCacheDir      = "/var/lib/node-credential-provider/cache"
+	DefaultCacheTTL      = 10 * time.Minute
+	DefaultNegativeTTL   = 5 * time.Second
+	DefaultHelperTimeout = 10 * time.Second
+	// MaxHelperTimeout keeps a helper call well inside the kubelet's
+	// 60-second limit for the whole plugin run.
+	MaxHelperTimeout = 50 * time.Second
+)
+
+// Default is the configuration used without a file: the kubelet's docker
+// config search list, and nothing else.
+func Default() *Config {
+	c := &Config{APIVersion: APIVersion, Kind: Kind}
+	c.setDefaults()
+	return c
+}
+
+// Load reads, decodes strictly, defaults and validates a configuration file.
+// Every problem is reported, each with its field path.
+func Load(file string) (*Config, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return c, nil
+}
+
+// Parse decodes, defaults and validates a configuration.
+func Parse(data []byte) (*Config, error) {
+	var c Config
+	if err := decodeStrict(data, &c); err != nil {
+		return nil, err
+	}
+	if c.APIVersion != APIVersion || c.Kind != Kind {
+		return nil, fmt.Errorf("apiVersion/kind is %q/%q, expected %s/%s", c.APIVersion, c.Kind, APIVersion, Kind)
+	}
+	c.setDefaults()
+	if errs := c.Validate(); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return &c, nil
+}
+
+func (c *Config) setDefaults() {
+	if c.CacheDuration == "" {
+		c.CacheDuration = DefaultCacheDuration.String()
+	}
+	if c.Cache == nil {
+		c.Cache = &Cache{}
+	}
+	if c.Cache.Dir == "" {
+		c.Cache.Dir = DefaultCacheDir
+	}
+	if c.Cache.TTL == "" {
+		c.Cache.TTL = DefaultCacheTTL.String()
+	}
+	if c.Cache.NegativeTTL == "" {
+		c.Cache.NegativeTTL = DefaultNegativeTTL.String()
+	}
+	if c.Scoping == nil {
+		c.Scoping = &Scoping{}
+	}
+	if c.Scoping.WithoutToken == "" {
+		c.Scoping.WithoutToken = TokenlessAllow
+	}
+	for i := range c.Helpers {
+		if c.Helpers[i].Timeout == "" {
+			c.Helpers[i].Timeout = DefaultHelperTimeout.String()
+		}
+	}
+	if len(c.Sources) == 0 {
+		c.Sources = []Source{{DockerConfig: &DockerConfigSource{}}}
+	}
+	for i := range c.Sources {
+		if c.Sources[i].Name == "" {
+			c.Sources[i].Name = c.Sources[i].defaultName(i)
+		}
+	}
+}
+
+func (s *Source) defaultName(i int) string {
+	switch {
+	case s.DockerConfig != nil:
+		return fmt.Sprintf("sources[%d] (dockerConfig)", i)
+	case s.CredentialHelper != nil:
+		return fmt.Sprintf("sources[%d] (credentialHelper %s)", i, s.CredentialHelper.Helper)
+	case s.PodmanAuth != nil:
+		return fmt.Sprintf("sources[%d] (podmanAuth)", i)
+	case s.Static != nil:
+		return fmt.Sprintf("sources[%d] (static)", i)
+	}
+	return fmt.Sprintf("sources[%d]", i)
+}
+
+// Validate returns every problem of a defaulted configuration.
+func (c *Config) Validate() []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	checkDuration := func(field, v string, max time.Duration) {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad(field, "%q is not a duration such as \"10s\"", v)
+		case d < 0:
+			bad(field, "must not be negative")
+		case max > 0 && d > max:
+			bad(field, "must be at most %s", max)
+		}
+	}
+	checkDuration("cacheDuration", c.CacheDuration, 0)
+	checkDuration("cache.ttl", c.Cache.TTL, 0)
+	checkDuration("cache.negativeTTL", c.Cache.NegativeTTL, 0)
+	if !filepath.IsAbs(c.Cache.Dir) {
+		bad("cache.dir", "must be an absolute path")
+	}
+	if w := c.Scoping.WithoutToken; w != TokenlessAllow && w != TokenlessDeny {
+		bad("scoping.withoutToken", "must be %q or %q", TokenlessAllow, TokenlessDeny)
+	}
+	seenHelper := map[string]bool{}
+	for i, h := range c.Helpers {
+		f := fmt.Sprintf("helpers[%d]", i)
+		if err := ValidateHelperName(h.Name); err != nil {
+			bad(f+".name", "%v", err)
+		}
+		if seenHelper[h.Name] {
+			bad(f+".name", "duplicate helper %q", h.Name)
+		}
+		seenHelper[h.Name] = true
+		checkDuration(f+".timeout", h.Timeout, MaxHelperTimeout)
+		for k := range h.Env {
+			if !envName.MatchString(k) {
+				bad(f+".env", "%q is not an environment variable name", k)
+			}
+		}
+	}
+	seenName := map[string]bool{}
+	for i, s := range c.Sources {
+		f := fmt.Sprintf("sources[%d]", i)
+		if seenName[s.Name] {
+			bad(f+".name", "duplicate source name %q", s.Name)
+		}
+		seenName[s.Name] = true
+		n := 0
+		for _, set := range []bool{s.DockerConfig != nil, s.CredentialHelper != nil, s.PodmanAuth != nil, s.Static != nil} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			bad(f, "must set exactly one of dockerConfig, credentialHelper, podmanAuth, static (has %d)", n)
+		}
+		for j, p := range s.MatchImages {
+			if err := match.ValidatePattern(p); err != nil {
+				bad(fmt.Sprintf("%s.matchImages[%d]", f, j), "%q: %v", p, err)
+			}
+		}
+		switch {
+		case s.DockerConfig != nil:
+			for j, p := range s.DockerConfig.Paths {
+				if !filepath.IsAbs(p) {
+					bad(fmt.Sprintf("%s.dockerConfig.paths[%d]", f, j), "must be an absolute path")
+				}
+			}
+		case s.CredentialHelper != nil:
+			if err := ValidateHelperName(s.CredentialHelper.Helper); err != nil {
+				bad(f+".credentialHelper.helper", "%v", err)
+			}
+		case s.PodmanAuth != nil:
+			if p := s.PodmanAuth.Path; p != "" && !filepath.IsAbs(p) {
+				bad(f+".podmanAuth.path", "must be an absolute path")
+			}
+		case s.Static != nil:
+			if len(s.MatchImages) == 0 {
+				bad(f+".matchImages", "required for a static source: its credential is answered under the pattern that matched")
+			}
+			for field, p := range map[string]string{"usernameFile": s.Static.UsernameFile, "passwordFile": s.Static.PasswordFile} {
+				if !filepath.IsAbs(p) {
+					bad(f+".static."+field, "must be an absolute path")
+				}
+			}
+		}
+		if a := s.Allow; a != nil {
+			for j, sa := range a.ServiceAccounts {
+				ns, name, ok := strings.Cut(sa, "/")
+				if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+					bad(fmt.Sprintf("%s.allow.serviceAccounts[%d]", f, j), "%q must be NAMESPACE/NAME", sa)
+				}
+			}
+			for j, g := range append(append([]string{}, a.Namespaces...), a.ServiceAccounts...) {
+				if _, err := path.Match(g, ""); err != nil {
+					bad(fmt.Sprintf("%s.allow", f), "pattern %d %q is not a valid glob", j, g)
+				}
+			}
+		}
+	}
+	return errs
+}
+
+var (
+	envName    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	helperName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+)
+
+// ValidateHelperName checks a credential helper's name: the suffix of a
+// docker-credential-NAME binary looked up on PATH, never a path.
+func ValidateHelperName(name string) error {
+	if !helperName.MatchString(name) {
+		return fmt.Errorf("%q is not a helper name (the NAME of docker-credential-NAME, letters, digits, '.', '_', '-')", name)
+	}
+	return nil
+}
+
+// Durations parsed; Validate has checked them.
+func mustDuration(s string) time.Duration {
+	d, _ := time.ParseDuration(s)
+	return d
+}
+
+// CacheDurationValue is the cacheDuration suggested to the kubelet.
+func (c *Config) CacheDurationValue() time.Duration { return mustDuration(c.CacheDuration) }
+
+// TTLs of the node-local cache.
+func (c *Cache) TTLValue() time.Duration         { return mustDuration(c.TTL) }
+func (c *Cache) NegativeTTLValue() time.Duration { return mustDuration(c.NegativeTTL) }
+
+// HelperSettings returns the settings of helper name: its entry in Helpers,
+// or the defaults.
+func (c *Config) HelperSettings(name string) (timeout time.Duration, env map[string]string) {
+	for _, h := range c.Helpers {
+		if h.Name == name {
+			return mustDuration(h.Timeout), h.Env
+		}
+	}
+	return DefaultHelperTimeout, nil
+}

@@ -1,0 +1,138 @@
+package config
+
+// Group, Version and Kind of our configuration file.
+const (
+	Group      = "config.node-credential-provider.io"
+	Version    = "v1alpha1"
+	APIVersion = Group + "/" + Version
+	Kind       = "NodeCredentialProviderConfig"
+)
+
+// Config is the configuration file. Durations are Go duration strings
+// ("10s", "1m30s"), as in Kubernetes APIs.
+type Config struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// CacheDuration is the cacheDuration we suggest to the kubelet for an
+	// answer with credentials. Default 1m. Misses are always "0s".
+	CacheDuration string `json:"cacheDuration,omitempty"`
+	// Cache configures our node-local cache of credential-helper answers.
+	Cache *Cache `json:"cache,omitempty"`
+	// Helpers sets the timeout and environment of docker credential helpers,
+	// whether named by a source or by a docker config's credsStore or
+	// credHelpers.
+	Helpers []Helper `json:"helpers,omitempty"`
+	// Scoping says what requests may use when the kubelet sends a
+	// service-account token (tokenAttributes in its config).
+	Scoping *Scoping `json:"scoping,omitempty"`
+	// Sources are consulted in order; the first with a credential for the
+	// image answers. Default: one dockerConfig source with the kubelet's
+	// search list.
+	Sources []Source `json:"sources,omitempty"`
+}
+
+// Cache configures the node-local cache of credential-helper answers.
+type Cache struct {
+	// Disabled turns the cache off: every request runs the helpers.
+	Disabled bool `json:"disabled,omitempty"`
+	// Dir holds the cache's index and locks (never a plain-text secret).
+	// Default /var/lib/node-credential-provider/cache.
+	Dir string `json:"dir,omitempty"`
+	// TTL bounds how long a helper's answer is reused. Default 10m. Never
+	// longer than the credential's own lifetime when the source tells it.
+	TTL string `json:"ttl,omitempty"`
+	// NegativeTTL is how long a failed or empty lookup is remembered.
+	// Default 5s, so a registry added to a store works within seconds.
+	NegativeTTL string `json:"negativeTTL,omitempty"`
+}
+
+// Helper sets how one docker credential helper runs.
+type Helper struct {
+	// Name is the helper's name: "pass" runs docker-credential-pass from PATH.
+	Name string `json:"name"`
+	// Timeout bounds one helper call. Default 10s, at most 50s: the kubelet
+	// kills the plugin after 60s.
+	Timeout string `json:"timeout,omitempty"`
+	// Env adds variables to the helper's environment, which otherwise holds
+	// only PATH, HOME, USER, LANG, XDG_RUNTIME_DIR and proxy variables. Put
+	// paths here (GNUPGHOME, PASSWORD_STORE_DIR), not secrets.
+	Env map[string]string `json:"env,omitempty"`
+}
+
+// Source is one place credentials come from. Exactly one of DockerConfig,
+// CredentialHelper, PodmanAuth and Static is set.
+type Source struct {
+	// Name identifies the source in logs, explain and errors. Default: its
+	// kind and position, such as "sources[1] (credentialHelper pass)".
+	Name string `json:"name,omitempty"`
+	// MatchImages restricts the source to images matching one of these
+	// patterns, with the kubelet's matchImages rules. Empty: every image.
+	// Required for static sources, which answer under the matching pattern.
+	MatchImages []string `json:"matchImages,omitempty"`
+	// Allow restricts the source to pods whose service account satisfies it.
+	Allow *Allow `json:"allow,omitempty"`
+
+	DockerConfig     *DockerConfigSource     `json:"dockerConfig,omitempty"`
+	CredentialHelper *CredentialHelperSource `json:"credentialHelper,omitempty"`
+	PodmanAuth       *PodmanAuthSource       `json:"podmanAuth,omitempty"`
+	Static           *StaticSource           `json:"static,omitempty"`
+}
+
+// DockerConfigSource reads docker config.json / .dockercfg files, with
+// their credsStore and credHelpers.
+type DockerConfigSource struct {
+	// Paths are read in order. Empty: the kubelet's search list.
+	Paths []string `json:"paths,omitempty"`
+}
+
+// CredentialHelperSource asks a docker credential helper directly.
+type CredentialHelperSource struct {
+	// Helper is the helper's name ("pass" for docker-credential-pass).
+	Helper string `json:"helper"`
+}
+
+// PodmanAuthSource reads a containers auth.json, whose keys may be scoped
+// to a namespace or repository.
+type PodmanAuthSource struct {
+	// Path of the file. Empty: $REGISTRY_AUTH_FILE,
+	// $XDG_RUNTIME_DIR/containers/auth.json, /run/containers/0/auth.json.
+	Path string `json:"path,omitempty"`
+}
+
+// StaticSource is a credential in two plain files, as config management or
+// a hostPath mount drops them. The files are read on every request.
+type StaticSource struct {
+	UsernameFile string `json:"usernameFile"`
+	PasswordFile string `json:"passwordFile"`
+}
+
+// Allow says which pods may use a source. A request satisfies it when it
+// carries a service-account token and every non-empty list matches: the
+// namespace is in Namespaces, "namespace/name" is in ServiceAccounts, and
+// each annotation has the given value. Entries may use shell globs ("team-*",
+// "ci/*").
+type Allow struct {
+	Namespaces      []string          `json:"namespaces,omitempty"`
+	ServiceAccounts []string          `json:"serviceAccounts,omitempty"`
+	Annotations     map[string]string `json:"annotations,omitempty"`
+	// WithoutToken lets requests without a token (static pods, a kubelet
+	// without tokenAttributes) use the source too. Default false.
+	WithoutToken bool `json:"withoutToken,omitempty"`
+}
+
+// Scoping holds the service-account rules that are not per source.
+type Scoping struct {
+	// WithoutToken is what a request without a service-account token may
+	// use: "Allow" (default) every source without an allow block, "Deny"
+	// none of them.
+	WithoutToken string `json:"withoutToken,omitempty"`
+	// Audience, when set, must be among the token's audiences: the
+	// serviceAccountTokenAudience of the kubelet's tokenAttributes.
+	Audience string `json:"audience,omitempty"`
+}
+
+// Scoping.WithoutToken values.
+const (
+	TokenlessAllow = "Allow"
+	TokenlessDeny  = "Deny"
+)
