@@ -122,3 +122,34 @@ func TestDescribeJSONErrorNeverQuotesInput(t *testing.T) {
 		}
 	}
 }
+
+func TestRestricted(t *testing.T) {
+	inner := &fakeSource{name: "inner", res: Result{Credentials: creds("quay.io")}}
+	r := &Restricted{Source: inner, MatchImages: []string{"quay.io/team-a", "*.example.com"}}
+	if r.Name() != "inner" {
+		t.Errorf("name %q", r.Name())
+	}
+	res, _ := r.Lookup("quay.io/team-a/app")
+	if len(res.Credentials) != 1 || !res.PathScoped {
+		t.Errorf("team-a: %+v", res)
+	}
+	// Not consulted, but the answer on quay.io still depends on the path.
+	res, _ = r.Lookup("quay.io/team-b/app")
+	if len(res.Credentials) != 0 || !res.PathScoped || inner.calls != 1 {
+		t.Errorf("team-b: %+v, calls %d", res, inner.calls)
+	}
+	res, _ = r.Lookup("r.example.com/app")
+	if len(res.Credentials) != 1 || res.PathScoped {
+		t.Errorf("example.com: %+v", res)
+	}
+	// A whole store: the answer for team-a must be cached per image.
+	s := &Store{Sources: []Source{r}, CacheDuration: time.Minute}
+	if a := s.Resolve("quay.io/team-a/app"); a.CacheKeyType != CacheKeyImage {
+		t.Errorf("cacheKeyType %s", a.CacheKeyType)
+	}
+	d := &Denied{SourceName: "team-b", Reason: "namespace x"}
+	res, err := d.Lookup("quay.io/a")
+	if err != nil || len(res.Credentials) != 0 || res.Notes[0] != "not allowed: namespace x" || d.Name() != "team-b" {
+		t.Errorf("denied: %+v", res)
+	}
+}

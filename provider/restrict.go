@@ -1,0 +1,50 @@
+package provider
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/node-credential-provider/node-credential-provider/provider/match"
+)
+
+// Restricted is a source consulted only for images that match one of
+// MatchImages, by the kubelet's matchImages rules.
+type Restricted struct {
+	Source
+	MatchImages []string
+}
+
+// Lookup implements Source.
+func (r *Restricted) Lookup(image string) (Result, error) {
+	// A pattern with a path on this registry means answers on this registry
+	// differ by repository, whether or not this image matched: the kubelet
+	// must not cache one for the whole registry.
+	scoped := false
+	for _, p := range r.MatchImages {
+		if match.HasPath(p) && match.SameHost(p, image) {
+			scoped = true
+		}
+	}
+	for _, p := range r.MatchImages {
+		if match.Matches(p, image) {
+			res, err := r.Source.Lookup(image)
+			res.PathScoped = res.PathScoped || scoped
+			return res, err
+		}
+	}
+	return Result{PathScoped: scoped, Notes: []string{fmt.Sprintf("not consulted: the image matches none of matchImages [%s]", strings.Join(r.MatchImages, ", "))}}, nil
+}
+
+// Denied stands for a source this request may not use.
+type Denied struct {
+	SourceName string
+	Reason     string
+}
+
+// Name implements Source.
+func (d *Denied) Name() string { return d.SourceName }
+
+// Lookup implements Source: never a credential, and the reason as a note.
+func (d *Denied) Lookup(string) (Result, error) {
+	return Result{Notes: []string{"not allowed: " + d.Reason}}, nil
+}
