@@ -48,3 +48,19 @@ func (d *Denied) Name() string { return d.SourceName }
 func (d *Denied) Lookup(string) (Result, error) {
 	return Result{Notes: []string{"not allowed: " + d.Reason}}, nil
 }
+
+// Named labels a source with the name an operator gave it in the config.
+type Named struct {
+	Source
+	Label string
+}
+
+// Name implements Source: "label (inner name)", or the label alone when the
+// inner name adds nothing.
+func (n *Named) Name() string {
+	inner := n.Source.Name()
+	if inner == "" || inner == n.Label {
+		return n.Label
+	}
+	return n.Label + " (" + inner + ")"
+}

@@ -8,14 +8,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
+	"strings"
 
 	"github.com/spf13/pflag"
 	"k8s.io/component-base/version"
 	"k8s.io/klog/v2"
 
 	"github.com/node-credential-provider/node-credential-provider/provider"
-	"github.com/node-credential-provider/node-credential-provider/provider/dockerconfig"
 	"github.com/node-credential-provider/node-credential-provider/provider/plugin"
 )
 
@@ -37,6 +36,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer klog.Flush()
 	if len(args) > 0 {
 		switch args[0] {
+		case "explain":
+			return runExplain(args[1:], stdout, stderr)
+		case "validate":
+			return runValidate(args[1:], stdout, stderr)
 		case "version":
 			return runVersion(args[1:], stdout, stderr)
 		case "help":
@@ -51,6 +54,8 @@ const usage = `node-credential-provider: kubelet image credential provider for t
 
 Usage:
   node-credential-provider [flags] < request.json   answer one CredentialProviderRequest (what the kubelet runs)
+  node-credential-provider explain IMAGE [flags]    why the kubelet gets, or does not get, credentials for IMAGE
+  node-credential-provider validate [flags]         check our config and the kubelet's CredentialProviderConfig
   node-credential-provider version                  print the version
   node-credential-provider help                     print this help
 
@@ -61,28 +66,6 @@ Try it by hand:
 
 Flags:
 `
-
-// sourceFlags are the flags that choose where credentials come from.
-type sourceFlags struct {
-	dockerConfigs  []string
-	kubeletRootDir string
-	cacheDuration  time.Duration
-}
-
-func (s *sourceFlags) register(fs *pflag.FlagSet) {
-	fs.StringArrayVar(&s.dockerConfigs, "docker-config", nil,
-		"docker config.json or .dockercfg to read, repeatable, consulted in order; default: the kubelet's search list (<kubelet-root-dir>/config.json, $HOME/.docker/config.json, /.docker/config.json, then .dockercfg in <kubelet-root-dir>, $HOME, /)")
-	fs.StringVar(&s.kubeletRootDir, "kubelet-root-dir", "/var/lib/kubelet", "the kubelet's --root-dir, first place of the default search list")
-	fs.DurationVar(&s.cacheDuration, "cache-duration", time.Minute,
-		"how long the kubelet may cache an answer with credentials; 0s: ask us on every pull (misses are never cached)")
-}
-
-func (s *sourceFlags) store() *provider.Store {
-	return &provider.Store{
-		Sources:       dockerconfig.Sources(s.dockerConfigs, s.kubeletRootDir),
-		CacheDuration: s.cacheDuration,
-	}
-}
 
 // newFlagSet makes a flag set with klog's -v, the verbosity operators know.
 func newFlagSet(cmd string, stderr io.Writer) *pflag.FlagSet {
@@ -99,8 +82,8 @@ func newFlagSet(cmd string, stderr io.Writer) *pflag.FlagSet {
 
 func runPlugin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet(name, stderr)
-	var sf sourceFlags
-	sf.register(fs)
+	var so sourceOptions
+	so.register(fs)
 	help := fs.BoolP("help", "h", false, "print this help")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
@@ -120,19 +103,19 @@ func runPlugin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: unknown command %q (see %s help)\n", name, fs.Arg(0), name)
 		return exitUsage
 	}
-	if sf.cacheDuration < 0 {
-		fmt.Fprintf(stderr, "%s: --cache-duration must not be negative\n", name)
-		return exitUsage
-	}
 	if isTerminal(stdin) {
 		// A person ran us by hand with nothing piped in: waiting on the
 		// terminal would look like a hang.
 		fs.Usage()
 		return exitUsage
 	}
-	store := sf.store()
-	ans, err := plugin.Serve(stdin, stdout, func(_ *plugin.Request, image string) provider.Answer {
-		return store.Resolve(image)
+	cfg, err := so.load(fs)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %s\n", name, plugin.OneLine(err))
+		return exitError
+	}
+	ans, err := plugin.Serve(stdin, stdout, func(req *plugin.Request, image string) (provider.Answer, error) {
+		return so.resolve(cfg, req, image)
 	})
 	if ans != nil {
 		logAnswer(ans)
@@ -151,8 +134,9 @@ func logAnswer(a *provider.Answer) {
 		if s.Err != nil && len(a.Credentials) > 0 {
 			klog.Warningf("%s", plugin.OneLine(s.Err))
 		}
-		if klog.V(4).Enabled() {
-			for _, n := range s.Result.Notes {
+		for _, n := range s.Result.Notes {
+			// A denial is a decision an operator asked for: always say it.
+			if klog.V(4).Enabled() || strings.HasPrefix(n, "not allowed: ") {
 				klog.Infof("%s: %s", s.Source, n)
 			}
 		}

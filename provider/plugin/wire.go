@@ -156,8 +156,9 @@ func formatDuration(d time.Duration) string {
 	return d.String()
 }
 
-// ResolveFunc answers for a request whose image has been normalized.
-type ResolveFunc func(req *Request, image string) provider.Answer
+// ResolveFunc answers a request for image, the request's image normalized.
+// An error fails the run with that message.
+type ResolveFunc func(req *Request, image string) (provider.Answer, error)
 
 // Serve handles one plugin invocation: it reads the request from in, resolves
 // it and writes the response to out in one write. It returns the answer so
@@ -177,9 +178,21 @@ func Serve(in io.Reader, out io.Writer, resolve ResolveFunc) (*provider.Answer, 
 	if err != nil {
 		return nil, fmt.Errorf("the request's image %s is not a valid image reference: %w", quoteShort(req.Image), err)
 	}
-	ans := resolve(req, image)
+	ans, err := resolve(req, image)
+	if err != nil {
+		return nil, err
+	}
 	if errs := ans.Errors(); len(ans.Credentials) == 0 && len(errs) > 0 {
-		return &ans, fmt.Errorf("no credentials for %s, and %s", image, OneLine(errors.Join(errs...)))
+		return &ans, fmt.Errorf("no credentials for %s, and %s", ans.Image, OneLine(errors.Join(errs...)))
+	}
+	if req.ServiceAccountToken != "" {
+		// The kubelet rejects a token echoed as a password unless its cache
+		// type is Token, and a source that stores the token is misconfigured.
+		for _, c := range ans.Credentials {
+			if c.Password == req.ServiceAccountToken {
+				return &ans, fmt.Errorf("refusing to answer %s: the credential for %q is the pod's own service-account token", ans.Image, c.Key)
+			}
+		}
 	}
 	data, err := EncodeResponse(req.APIVersion, &ans)
 	if err != nil {

@@ -184,11 +184,11 @@ func TestReadRequestIsLenient(t *testing.T) {
 
 func TestServe(t *testing.T) {
 	const token = "eyJhbGciOi.secret-token.sig"
-	resolve := func(req *Request, image string) provider.Answer {
+	resolve := func(req *Request, image string) (provider.Answer, error) {
 		if image != "docker.io/library/nginx" {
 			t.Errorf("image = %q", image)
 		}
-		return provider.Answer{Image: image, Credentials: []provider.Credential{{Key: "docker.io", Username: "u", Password: "p"}}, CacheKeyType: provider.CacheKeyRegistry, CacheDuration: time.Minute}
+		return provider.Answer{Image: image, Credentials: []provider.Credential{{Key: "docker.io", Username: "u", Password: "p"}}, CacheKeyType: provider.CacheKeyRegistry, CacheDuration: time.Minute}, nil
 	}
 	var out bytes.Buffer
 	_, err := Serve(strings.NewReader(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1beta1","image":"nginx:1.27","serviceAccountToken":"`+token+`"}`), &out, resolve)
@@ -209,10 +209,10 @@ func TestServe(t *testing.T) {
 
 	// A miss while a source failed: the failure, on one line, nothing on stdout.
 	out.Reset()
-	failing := func(req *Request, image string) provider.Answer {
+	failing := func(req *Request, image string) (provider.Answer, error) {
 		return provider.Answer{Image: image, Steps: []provider.Step{
 			{Source: "a", Err: errors.Join(errors.New("a: first\nproblem"), errors.New("a: second"))},
-		}}
+		}}, nil
 	}
 	_, err = Serve(strings.NewReader(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"r.io/x"}`), &out, failing)
 	if err == nil || out.Len() != 0 {

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"errors"
+	"time"
+
+	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
+
+	"github.com/node-credential-provider/node-credential-provider/config"
+	"github.com/node-credential-provider/node-credential-provider/provider"
+	"github.com/node-credential-provider/node-credential-provider/provider/plugin"
+	"github.com/node-credential-provider/node-credential-provider/provider/scope"
+)
+
+// sourceOptions are the flags that choose where credentials come from,
+// shared by plugin mode and the commands for people.
+type sourceOptions struct {
+	configFile     string
+	dockerConfigs  []string
+	kubeletRootDir string
+	cacheDuration  time.Duration
+}
+
+func (o *sourceOptions) register(fs *pflag.FlagSet) {
+	fs.StringVar(&o.configFile, "config", "",
+		"our configuration file (config.node-credential-provider.io/v1alpha1): sources in order, helpers, cache, scoping; see config/examples")
+	fs.StringArrayVar(&o.dockerConfigs, "docker-config", nil,
+		"docker config.json or .dockercfg to read, repeatable, consulted in order (without --config); default: the kubelet's search list (<kubelet-root-dir>/config.json, $HOME/.docker/config.json, /.docker/config.json, then .dockercfg in <kubelet-root-dir>, $HOME, /)")
+	fs.StringVar(&o.kubeletRootDir, "kubelet-root-dir", "/var/lib/kubelet", "the kubelet's --root-dir, first place of the default search list")
+	fs.DurationVar(&o.cacheDuration, "cache-duration", config.DefaultCacheDuration,
+		"how long the kubelet may cache an answer with credentials (overrides the config's cacheDuration); 0s: ask us on every pull; misses are never cached")
+}
+
+// load returns the configuration the flags describe.
+func (o *sourceOptions) load(fs *pflag.FlagSet) (*config.Config, error) {
+	if o.cacheDuration < 0 {
+		return nil, errors.New("--cache-duration must not be negative")
+	}
+	var cfg *config.Config
+	if o.configFile != "" {
+		if len(o.dockerConfigs) > 0 {
+			return nil, errors.New("--docker-config and --config exclude each other: list the files under a dockerConfig source's paths in the config")
+		}
+		var err error
+		if cfg, err = config.Load(o.configFile); err != nil {
+			return nil, err
+		}
+	} else {
+		cfg = config.Default()
+		cfg.Sources[0].DockerConfig.Paths = o.dockerConfigs
+		cfg.Sources[0].Name = "docker config"
+	}
+	if fs.Changed("cache-duration") || o.configFile == "" {
+		cfg.CacheDuration = o.cacheDuration.String()
+	}
+	return cfg, nil
+}
+
+// resolve answers one request.
+func (o *sourceOptions) resolve(cfg *config.Config, req *plugin.Request, image string) (provider.Answer, error) {
+	id, err := scope.FromRequest(req.ServiceAccountToken, req.ServiceAccountAnnotations)
+	if err != nil {
+		// A token we cannot read must not fall back to the rules for
+		// requests without one: they may allow more.
+		return provider.Answer{}, err
+	}
+	return o.resolveFor(cfg, image, id)
+}
+
+func (o *sourceOptions) resolveFor(cfg *config.Config, image string, id scope.Identity) (provider.Answer, error) {
+	store, err := cfg.Build(config.BuildOptions{KubeletRootDir: o.kubeletRootDir, Identity: id})
+	if err != nil {
+		return provider.Answer{}, err
+	}
+	ans := store.Resolve(image)
+	if id.HasToken {
+		klog.V(2).Infof("image %s requested for %s", image, id)
+	}
+	return ans, nil
+}

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+
+	"github.com/node-credential-provider/node-credential-provider/config"
+	"github.com/node-credential-provider/node-credential-provider/provider/dockerconfig"
+	"github.com/node-credential-provider/node-credential-provider/provider/plugin"
+)
+
+const validateUsage = `Usage: node-credential-provider validate [flags]
+
+Checks our configuration and the kubelet's CredentialProviderConfig before the
+kubelet does: the provider entry (name equal to the binary's file name,
+apiVersion, matchImages without globs in port or path, defaultCacheDuration),
+that credential files exist, parse and are not readable by group or others,
+and that every named credential helper is on PATH. Prints every problem and
+exits 1 if there is one.
+
+Flags:
+`
+
+type validation struct {
+	out      io.Writer
+	problems int
+}
+
+func (v *validation) ok(format string, args ...any) {
+	fmt.Fprintf(v.out, "ok       %s\n", fmt.Sprintf(format, args...))
+}
+
+func (v *validation) fail(format string, args ...any) {
+	v.problems++
+	fmt.Fprintf(v.out, "PROBLEM  %s\n", fmt.Sprintf(format, args...))
+}
+
+func runValidate(args []string, stdout, stderr io.Writer) int {
+	fset := newFlagSet("validate", stderr)
+	var so sourceOptions
+	so.register(fset)
+	kubeletConfig := fset.String("kubelet-config", "", "the kubelet's --image-credential-provider-config (a file or a drop-in directory)")
+	binDir := fset.String("bin-dir", "", "the kubelet's --image-credential-provider-bin-dir: check the binary is there")
+	providerName := fset.String("provider-name", filepath.Base(os.Args[0]), "this plugin's provider name in the kubelet config (default: this binary's file name)")
+	fset.Usage = func() { fmt.Fprint(stderr, validateUsage); fset.PrintDefaults() }
+	if err := fset.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "validate: %v\n", err)
+		return exitUsage
+	}
+	if fset.NArg() != 0 {
+		fset.Usage()
+		return exitUsage
+	}
+	v := &validation{out: stdout}
+
+	if *kubeletConfig != "" {
+		v.kubelet(*kubeletConfig, *providerName, *binDir, &so, !sourceFlagsGiven(fset))
+	}
+	if so.configFile != "" {
+		v.checkFile(so.configFile, "our config", false)
+	}
+	cfg, err := so.load(fset)
+	if err != nil {
+		v.fail("%s", plugin.OneLine(err))
+	} else {
+		if so.configFile != "" {
+			v.ok("%s: valid %s", so.configFile, config.Kind)
+		}
+		v.sources(cfg, so.kubeletRootDir)
+	}
+	if v.problems > 0 {
+		fmt.Fprintf(stdout, "%d problem(s)\n", v.problems)
+		return exitError
+	}
+	fmt.Fprintln(stdout, "no problems")
+	return exitOK
+}
+
+func (v *validation) kubelet(path, providerName, binDir string, so *sourceOptions, useArgs bool) {
+	providers, err := config.LoadKubelet(path)
+	if err != nil {
+		v.fail("kubelet config: %v", err)
+		return
+	}
+	v.ok("kubelet config %s: %d provider(s) decode strictly", path, len(providers))
+	for i := range providers {
+		for _, p := range providers[i].Problems() {
+			v.fail("kubelet config %s: %v", providers[i].File, p)
+		}
+	}
+	p, err := config.FindProvider(providers, providerName)
+	if err != nil {
+		v.fail("kubelet config: no provider named %q; the kubelet runs <bin-dir>/<name>, so the name must be this binary's file name", providerName)
+		return
+	}
+	v.ok("provider %q found in %s, matchImages %v", p.Name, p.File, p.MatchImages)
+	if binDir != "" {
+		bin := filepath.Join(binDir, p.Name)
+		fi, err := os.Stat(bin)
+		switch {
+		case err != nil:
+			v.fail("%s: %v (the kubelet refuses to start without it)", bin, describeFSError(err))
+		case !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0:
+			v.fail("%s: not an executable file", bin)
+		default:
+			v.ok("%s is executable", bin)
+		}
+	}
+	if useArgs {
+		if err := applyProviderArgs(so, p); err != nil {
+			v.fail("%v", err)
+		} else if len(p.Args) > 0 {
+			v.ok("provider args %v parse", p.Args)
+		}
+	}
+}
+
+// sources checks every file and helper the configuration names.
+func (v *validation) sources(cfg *config.Config, kubeletRootDir string) {
+	helpers := map[string]string{} // helper -> where it was named
+	for _, h := range cfg.Helpers {
+		helpers[h.Name] = "helpers"
+	}
+	for _, s := range cfg.Sources {
+		switch {
+		case s.DockerConfig != nil:
+			paths, optional := s.DockerConfig.Paths, false
+			if len(paths) == 0 {
+				home, _ := os.UserHomeDir()
+				paths, optional = dockerconfig.DefaultPaths(kubeletRootDir, home), true
+			}
+			found := 0
+			for _, p := range paths {
+				if optional {
+					if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+						continue
+					}
+				}
+				found++
+				if !v.checkFile(p, s.Name, true) {
+					continue
+				}
+				f, err := dockerconfig.Load(p)
+				if err != nil {
+					v.fail("%s: %s: %v", s.Name, p, err)
+					continue
+				}
+				for _, prob := range f.Problems {
+					v.fail("%s: %s: %v", s.Name, p, prob)
+				}
+				usable := 0
+				for _, e := range f.Entries {
+					if e.Usable() {
+						usable++
+					}
+				}
+				v.ok("%s: %s: %s with %d usable entries", s.Name, p, f.Format, usable)
+				if f.CredsStore != "" {
+					helpers[f.CredsStore] = p + " credsStore"
+				}
+				for _, h := range f.CredHelpers {
+					helpers[h] = p + " credHelpers"
+				}
+			}
+			if found == 0 {
+				v.fail("%s: none of the search list exists: %v", s.Name, paths)
+			}
+		case s.CredentialHelper != nil:
+			helpers[s.CredentialHelper.Helper] = s.Name
+		case s.PodmanAuth != nil:
+			if s.PodmanAuth.Path != "" {
+				v.checkFile(s.PodmanAuth.Path, s.Name, true)
+			}
+		case s.Static != nil:
+			v.checkFile(s.Static.UsernameFile, s.Name, true)
+			v.checkFile(s.Static.PasswordFile, s.Name, true)
+		}
+	}
+	names := make([]string, 0, len(helpers))
+	for h := range helpers {
+		names = append(names, h)
+	}
+	sort.Strings(names)
+	for _, h := range names {
+		bin := "docker-credential-" + h
+		if p, err := exec.LookPath(bin); err != nil {
+			v.fail("helper %q (named by %s): %s is not on PATH", h, helpers[h], bin)
+		} else {
+			v.ok("helper %q (named by %s): %s", h, helpers[h], p)
+		}
+	}
+}
+
+// checkFile checks that a file exists, is regular and, when secret, is
+// readable by its owner only. It reports whether the file can be read.
+func (v *validation) checkFile(path, what string, secret bool) bool {
+	fi, err := os.Stat(path)
+	if err != nil {
+		v.fail("%s: %s: %v", what, path, describeFSError(err))
+		return false
+	}
+	if !fi.Mode().IsRegular() {
+		v.fail("%s: %s: not a regular file", what, path)
+		return false
+	}
+	if secret && fi.Mode().Perm()&0o077 != 0 {
+		v.fail("%s: %s: mode %04o lets group or others read it; chmod 600", what, path, fi.Mode().Perm())
+	}
+	if !secret && fi.Mode().Perm()&0o022 != 0 {
+		v.fail("%s: %s: mode %04o lets group or others change it, and it names programs we run; chmod 644 or stricter", what, path, fi.Mode().Perm())
+	}
+	return true
+}
+
+func describeFSError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
