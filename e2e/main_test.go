@@ -1,0 +1,279 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Environment variables that steer a run (see README.md).
+const (
+	envKeep     = "NCP_E2E_KEEP"      // "1": keep the temporary folder (logs, configs) after the run
+	envPlugin   = "NCP_E2E_PLUGIN"    // plugin binary; default <repo>/bin/node-credential-provider
+	envKubeBin  = "NCP_E2E_KUBE_BIN"  // folder holding kubelet; default the build cache
+	envKubeletV = "NCP_E2E_KUBELET_V" // kubelet -v; default 2
+	envSummary  = "NCP_E2E_SUMMARY"   // file to write the "N passed, N failed" line to
+	kubeVersion = "v1.37.2"           // keep in step with tools/kube/go.mod
+)
+
+// cluster is what the cases run against; TestMain sets it.
+var cluster Cluster
+
+// tally counts the cases (subtests of TestCases) by outcome.
+var tally struct {
+	sync.Mutex
+	passed, failed, skipped int
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	start := time.Now()
+	keep := os.Getenv(envKeep) == "1"
+	ReapStale(keep)
+	ws, err := NewWorkspace()
+	if err != nil {
+		return setupFailed(err)
+	}
+	Logf("workspace %s (logs in %s)", ws.Dir, ws.LogDir)
+	var node *KubeletNode
+	var once sync.Once
+	teardown := func() {
+		once.Do(func() {
+			if err := Phase("teardown", func() error { return ws.Close(keep) }); err != nil {
+				Logf("teardown: %v", err)
+			}
+		})
+	}
+	defer teardown()
+	// Ctrl-C or a SIGTERM: tear down before dying. (A go test timeout kills
+	// the process outright; the next run's ReapStale cleans up after it.)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		Logf("got %v: tearing down", sig)
+		teardown()
+		tally.Lock()
+		passed, failed := tally.passed, tally.failed
+		tally.Unlock()
+		summary(passed, failed+1, 0)
+		os.Exit(1)
+	}()
+
+	if err := setup(ws, &node); err != nil {
+		teardown()
+		return setupFailed(err)
+	}
+	cluster = node
+	Logf("setup done in %.1fs", time.Since(start).Seconds())
+
+	code := m.Run()
+	teardown()
+
+	tally.Lock()
+	passed, failed, skipped := tally.passed, tally.failed, tally.skipped
+	tally.Unlock()
+	if code != 0 && failed == 0 {
+		// A failure outside the cases (a panic, a harness test): count it.
+		failed = 1
+	}
+	summary(passed, failed, skipped)
+	Logf("total %.1fs", time.Since(start).Seconds())
+	if failed > 0 && code == 0 {
+		code = 1
+	}
+	return code
+}
+
+func setup(ws *Workspace, nodeOut **KubeletNode) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("the e2e suite needs root (it runs containerd and a kubelet)")
+	}
+	repo, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	plugin := os.Getenv(envPlugin)
+	if plugin == "" {
+		plugin = filepath.Join(repo, "bin", PluginName)
+	}
+	if st, err := os.Stat(plugin); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		return fmt.Errorf("plugin binary %s missing or not executable: run `make build` (or set %s)", plugin, envPlugin)
+	}
+	kubeBin := os.Getenv(envKubeBin)
+	if kubeBin == "" {
+		kubeBin = defaultKubeBinDir()
+	}
+	kubelet := filepath.Join(kubeBin, "kubelet")
+	if _, err := os.Stat(kubelet); err != nil {
+		return fmt.Errorf("no kubelet at %s: run e2e/tools/kube/build.sh (e2e/run.sh does)", kubelet)
+	}
+	verbosity := 2
+	if v := os.Getenv(envKubeletV); v != "" {
+		if verbosity, err = strconv.Atoi(v); err != nil {
+			return fmt.Errorf("%s=%q: %w", envKubeletV, v, err)
+		}
+	}
+	for _, p := range []string{"/.docker/config.json", "/.dockercfg"} {
+		if _, err := os.Stat(p); err == nil {
+			return fmt.Errorf("%s exists: the kubelet's own keyring would read it and the tests could not tell what the plugin did", p)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+
+	var reg *LocalRegistry
+	if err := Phase("registry-ready", func() (err error) {
+		reg, err = StartRegistry(ws)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := Phase("test-image-built", func() error { return reg.BuildTestImage(ctx) }); err != nil {
+		return err
+	}
+	if err := Phase(fmt.Sprintf("images-pushed(%d)", len(SetupRepos)), func() error { return reg.PushAll(ctx, SetupRepos) }); err != nil {
+		return err
+	}
+	// Registered before containerd starts so it runs after containerd's
+	// teardown, when no container holds a cgroup any more.
+	ws.Defer("cgroups", func() error {
+		if *nodeOut == nil {
+			return nil
+		}
+		return (*nodeOut).RemoveCgroups()
+	})
+	var cd *Containerd
+	if err := Phase("containerd-ready", func() (err error) {
+		cd, err = StartContainerd(ws, reg)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := Phase("pause-image-imported", func() error {
+		pauseC, err := pauseSource(ctx)
+		if err != nil {
+			return err
+		}
+		return cd.BuildPauseImage(ctx, pauseC)
+	}); err != nil {
+		return err
+	}
+	// Set *nodeOut inside the phase, before the kubelet start can fail, so
+	// cgroup clean-up still happens.
+	return Phase("kubelet-ready", func() error {
+		n, err := StartKubeletNode(ws, reg, cd, NodeOptions{KubeletBin: kubelet, PluginBin: plugin, Verbosity: verbosity})
+		if n != nil {
+			*nodeOut = n
+		}
+		return err
+	})
+}
+
+func setupFailed(err error) int {
+	fmt.Fprintf(os.Stderr, "e2e: setup failed: %v\n", err)
+	summary(0, 1, 0)
+	return 1
+}
+
+func summary(passed, failed, skipped int) {
+	line := fmt.Sprintf("%d passed, %d failed", passed, failed)
+	if skipped > 0 {
+		line += fmt.Sprintf(", %d skipped", skipped)
+	}
+	fmt.Println(line)
+	if p := os.Getenv(envSummary); p != "" {
+		_ = os.WriteFile(p, []byte(line+"\n"), 0o644)
+	}
+}
+
+// TestCases runs every case of cases_test.go against the cluster, one at a
+// time (each may restart the kubelet), and counts the outcomes.
+func TestCases(t *testing.T) {
+	for _, tc := range Cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			start := time.Now()
+			defer func() {
+				tally.Lock()
+				defer tally.Unlock()
+				switch {
+				case t.Failed():
+					tally.failed++
+				case t.Skipped():
+					tally.skipped++
+				default:
+					tally.passed++
+				}
+				status := "ok"
+				if t.Failed() {
+					status = "FAILED"
+				}
+				fmt.Printf("e2e: case %s %s %.1fs\n", tc.Name, status, time.Since(start).Seconds())
+			}()
+			tc.Run(t, cluster)
+		})
+	}
+}
+
+func repoRoot() (string, error) {
+	// go test runs in the package folder, e2e/.
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	root := filepath.Dir(wd)
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		return "", fmt.Errorf("no go.mod above %s: run the tests from the repository", wd)
+	}
+	return root, nil
+}
+
+func defaultKubeBinDir() string {
+	cache := os.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache")
+	}
+	return filepath.Join(cache, "node-credential-provider-e2e", kubeVersion)
+}
+
+// pauseSource finds build/pause/linux/pause.c in the k8s.io/kubernetes
+// module source. It asks the wrapper module in tools/kube (which requires
+// that module) so the main module's go.mod and go.sum are never touched; the
+// module comes from the cache, or the Go module proxy when the cache lacks it.
+func pauseSource(ctx context.Context) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", "k8s.io/kubernetes")
+	cmd.Dir = filepath.Join("tools", "kube")
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go mod download k8s.io/kubernetes in %s: %w", cmd.Dir, err)
+	}
+	var mod struct{ Dir, Version string }
+	if err := json.Unmarshal(out, &mod); err != nil {
+		return "", fmt.Errorf("go mod download: %w", err)
+	}
+	if mod.Version != kubeVersion {
+		return "", fmt.Errorf("tools/kube requires k8s.io/kubernetes %s, the suite expects %s", mod.Version, kubeVersion)
+	}
+	p := filepath.Join(mod.Dir, "build", "pause", "linux", "pause.c")
+	if _, err := os.Stat(p); err != nil {
+		return "", err
+	}
+	return p, nil
+}
