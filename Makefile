@@ -15,7 +15,7 @@ VPKG     := k8s.io/component-base/version
 LDFLAGS  := -s -w -X $(VPKG).gitVersion=$(VERSION) -X $(VPKG).gitCommit=$(COMMIT) -X $(VPKG).buildDate=$(BUILT) \
             -X $(VPKG).gitMajor=0 -X $(VPKG).gitMinor=1 -X $(VPKG).gitTreeState=$(if $(findstring dirty,$(VERSION)),dirty,clean)
 
-.PHONY: build demo test unit lint e2e clean
+.PHONY: build demo test unit lint e2e keyring-parity clean
 
 ## build: a static, stripped, version-stamped binary in bin/
 build:
@@ -25,8 +25,8 @@ build:
 demo: build
 	scripts/demo.sh $(BIN)
 
-## test: formatting, vet, unit tests, the demo, and the end-to-end suite
-test: lint unit demo e2e
+## test: formatting, vet, unit tests, the demo, the end-to-end suite, and matching against the kubelet's keyring
+test: lint unit demo e2e keyring-parity
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -40,6 +40,11 @@ unit:
 ## e2e: a real kubelet, containerd and password-protected registry on this machine
 e2e: build
 	e2e/run.sh
+
+## keyring-parity: our answers against the kubelet's own keyring code (e2e/tools/kube, its own module).
+## -trimpath as in tools/kube/build.sh, so the kubelet's build cache serves it.
+keyring-parity:
+	cd e2e/tools/kube && $(GO) test -trimpath -count=1 ./...
 
 clean:
 	rm -rf bin
