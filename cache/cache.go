@@ -150,9 +150,10 @@ func (c *Cache) warn(err error) {
 // value remains valid from now: cap any lifetime derived from it (such as the
 // kubelet's cacheDuration) by it.
 //
-// A failure of fetch is returned as is to its caller, and to callers that
-// find it remembered as an error wrapping ErrCachedFailure. An empty value is
-// returned as nil with a nil error.
+// When fetch runs for this call, its results are returned unchanged. From the
+// cache, a remembered failure is an error wrapping ErrCachedFailure (with the
+// original message) and a remembered empty lookup a nil value and nil error;
+// ttl is then what remains of the negative TTL.
 func (c *Cache) Do(key, fingerprint string, fetch Fetch) (value []byte, ttl time.Duration, err error) {
 	if c.store == nil {
 		return fetch()
