@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/spf13/pflag v1.1.0
+	k8s.io/api v0.37.2
 	k8s.io/apimachinery v0.37.2
 	k8s.io/component-base v0.37.2
 	k8s.io/klog/v2 v2.140.0

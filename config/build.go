@@ -15,6 +15,9 @@ type BuildOptions struct {
 	// Identity is who is pulling; the zero value is a request without a
 	// service-account token.
 	Identity scope.Identity
+	// Unscoped ignores the allow rules and scoping: for an operator's
+	// commands such as export-secret, not for the kubelet's requests.
+	Unscoped bool
 }
 
 // Build makes the store that answers one request: the configured sources in
@@ -28,7 +31,7 @@ func (c *Config) Build(opts BuildOptions) (*provider.Store, error) {
 	}
 	for i := range c.Sources {
 		s := &c.Sources[i]
-		if reason := c.denial(s, opts.Identity, audienceProblem); reason != "" {
+		if reason := c.denial(s, opts.Identity, audienceProblem); reason != "" && !opts.Unscoped {
 			store.Sources = append(store.Sources, &provider.Denied{SourceName: s.Name, Reason: reason})
 			continue
 		}

@@ -64,3 +64,31 @@ func (n *Named) Name() string {
 	}
 	return n.Label + " (" + inner + ")"
 }
+
+// Keys implements Lister when the wrapped source does: the keys whose every
+// image the restriction lets through (a key matched by one of MatchImages).
+func (r *Restricted) Keys() ([]string, error) {
+	l, ok := r.Source.(Lister)
+	if !ok {
+		return nil, nil
+	}
+	keys, err := l.Keys()
+	var out []string
+	for _, k := range keys {
+		for _, p := range r.MatchImages {
+			if match.Matches(p, k) {
+				out = append(out, k)
+				break
+			}
+		}
+	}
+	return out, err
+}
+
+// Keys implements Lister when the wrapped source does.
+func (n *Named) Keys() ([]string, error) {
+	if l, ok := n.Source.(Lister); ok {
+		return l.Keys()
+	}
+	return nil, nil
+}

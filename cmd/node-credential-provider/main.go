@@ -42,6 +42,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return runValidate(args[1:], stdout, stderr)
 		case "version":
 			return runVersion(args[1:], stdout, stderr)
+		case "export-secret":
+			return runExport(args[1:], stdin, stdout, stderr)
+		case "inspect":
+			return runInspect(args[1:], stdin, stdout, stderr)
 		case "help":
 			fmt.Fprint(stdout, usage)
 			return exitOK
@@ -56,6 +60,8 @@ Usage:
   node-credential-provider [flags] < request.json   answer one CredentialProviderRequest (what the kubelet runs)
   node-credential-provider explain IMAGE [flags]    why the kubelet gets, or does not get, credentials for IMAGE
   node-credential-provider validate [flags]         check our config and the kubelet's CredentialProviderConfig
+  node-credential-provider export-secret [flags]    write imagePullSecrets from these sources (export-secret --help)
+  node-credential-provider inspect FILE|-           show the registries of Secrets or a docker config (inspect --help)
   node-credential-provider version                  print the version
   node-credential-provider help                     print this help
 

@@ -1,0 +1,116 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+var errLockTimeout = errors.New("timed out waiting for the lock")
+
+// lockFile takes an exclusive flock on path, creating the file (0600) if
+// needed, and waits at most timeout. flock is released by the kernel when the
+// holder dies, so a killed process never leaves a lock behind.
+func lockFile(path string, timeout time.Duration) (unlock func(), err error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("opening lock %s: %w", path, err)
+		}
+		if err := flockUntil(fd, deadline); err != nil {
+			if !errors.Is(err, errLockTimeout) {
+				syscall.Close(fd)
+			}
+			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		// Lock files are removed while locked (removeLock). If that happened
+		// between our open and our flock, we hold a lock on an orphan inode
+		// that nobody else will ever contend for: start again on the path.
+		same, err := sameFile(fd, path)
+		if err != nil {
+			syscall.Close(fd)
+			return nil, fmt.Errorf("checking lock %s: %w", path, err)
+		}
+		if same {
+			return func() { syscall.Close(fd) }, nil
+		}
+		syscall.Close(fd)
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("locking %s: %w", path, errLockTimeout)
+		}
+	}
+}
+
+// flockUntil blocks in flock, which cannot time out itself, on a separate
+// goroutine, so the holder's release wakes us at once instead of at the next
+// poll. On timeout the goroutine is abandoned and releases the lock (by
+// closing fd) if it ever gets it.
+func flockUntil(fd int, deadline time.Time) error {
+	if err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+		return nil
+	} else if !errors.Is(err, syscall.EWOULDBLOCK) {
+		return err
+	}
+	const (
+		waiting int32 = iota
+		taken
+		abandoned
+	)
+	var state atomic.Int32
+	done := make(chan error, 1)
+	go func() {
+		err := syscall.Flock(fd, syscall.LOCK_EX)
+		for errors.Is(err, syscall.EINTR) {
+			err = syscall.Flock(fd, syscall.LOCK_EX)
+		}
+		if !state.CompareAndSwap(waiting, taken) {
+			syscall.Close(fd)
+			return
+		}
+		done <- err
+	}()
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-timer.C:
+		if state.CompareAndSwap(waiting, abandoned) {
+			return errLockTimeout
+		}
+		return <-done
+	}
+}
+
+func sameFile(fd int, path string) (bool, error) {
+	var held, named syscall.Stat_t
+	if err := syscall.Fstat(fd, &held); err != nil {
+		return false, err
+	}
+	if err := syscall.Stat(path, &named); err != nil {
+		if errors.Is(err, syscall.ENOENT) {
+			return false, nil
+		}
+		return false, err
+	}
+	return held.Dev == named.Dev && held.Ino == named.Ino, nil
+}
+
+// removeLock deletes a lock file nobody holds. A holder or waiter keeps it:
+// removal is only an optimisation that bounds the directory.
+func removeLock(path string) {
+	fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer syscall.Close(fd)
+	if syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		return
+	}
+	if same, _ := sameFile(fd, path); same {
+		syscall.Unlink(path)
+	}
+}

@@ -1,0 +1,204 @@
+package pullsecret
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/node-credential-provider/node-credential-provider/provider"
+	"github.com/node-credential-provider/node-credential-provider/provider/dockerconfig"
+)
+
+func writeConfig(t *testing.T, data string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// helperSource stands for a source that answers per image and cannot list,
+// such as a credential helper.
+type helperSource struct {
+	creds map[string]provider.Credential
+}
+
+func (h *helperSource) Name() string { return "helper" }
+func (h *helperSource) Lookup(image string) (provider.Result, error) {
+	var res provider.Result
+	for prefix, c := range h.creds {
+		if strings.HasPrefix(image, prefix+"/") {
+			res.Credentials = append(res.Credentials, c)
+		}
+	}
+	return res, nil
+}
+
+func TestCollect(t *testing.T) {
+	first := writeConfig(t, `{"auths":{
+		"https://index.docker.io/v1/": {"auth":"`+dockerconfig.EncodeAuth("hub", "hubpass")+`"},
+		"quay.io/team-a":              {"username":"a","password":"pa"},
+		"*.example.com":               {"username":"w","password":"pw"},
+		"localhost:5443":              {"username":"l","password":"pl"},
+		"store.io":                    {}
+	},"credsStore":"desktop"}`)
+	second := writeConfig(t, `{"auths":{
+		"quay.io":        {"username":"q","password":"pq"},
+		"localhost:5443": {"username":"shadowed","password":"x"},
+		"ghcr.io":        {"username":"g","password":"pg"}
+	}}`)
+	store := &provider.Store{Sources: []provider.Source{
+		&dockerconfig.Source{Path: first},
+		&dockerconfig.Source{Path: second},
+		&helperSource{creds: map[string]provider.Credential{"helper.io": {Key: "helper.io", Username: "h", Password: "ph"}}},
+	}}
+	e := func(server, user, pass string) Entry { return Entry{Server: server, Username: user, Password: pass} }
+	for _, tc := range []struct {
+		name    string
+		req     Request
+		want    []Entry
+		missing []string
+		reason  string
+	}{
+		{
+			name: "registries are written as given",
+			req:  Request{Registries: []string{"localhost:5443", "https://quay.io/v1/", "ghcr.io"}},
+			want: []Entry{e("localhost:5443", "l", "pl"), e("https://quay.io/v1/", "q", "pq"), e("ghcr.io", "g", "pg")},
+		},
+		{
+			name: "docker hub in every spelling uses the index.docker.io entry",
+			req:  Request{Registries: []string{"https://index.docker.io/v1/", "docker.io", "index.docker.io", "docker.io/myorg"}},
+			want: []Entry{
+				e("https://index.docker.io/v1/", "hub", "hubpass"), e("docker.io", "hub", "hubpass"),
+				e("index.docker.io", "hub", "hubpass"), e("docker.io/myorg", "hub", "hubpass"),
+			},
+		},
+		{
+			name: "a path-scoped credential is used for its path and below",
+			req:  Request{Registries: []string{"quay.io/team-a", "quay.io/team-a/app", "quay.io/team-b"}},
+			want: []Entry{e("quay.io/team-a", "a", "pa"), e("quay.io/team-a/app", "a", "pa"), e("quay.io/team-b", "q", "pq")},
+		},
+		{
+			name: "a glob credential answers for a host it matches",
+			req:  Request{Registries: []string{"registry.example.com"}},
+			want: []Entry{e("registry.example.com", "w", "pw")},
+		},
+		{
+			name: "sources that cannot list still answer for registries",
+			req:  Request{Registries: []string{"helper.io"}},
+			want: []Entry{e("helper.io", "h", "ph")},
+		},
+		{
+			name: "images are written under the key the kubelet matches",
+			req:  Request{Images: []string{"nginx:1.27", "quay.io/team-a/app@sha256:" + strings.Repeat("0", 64), "quay.io/other/app", "a.example.com/x"}},
+			want: []Entry{e("index.docker.io", "hub", "hubpass"), e("quay.io/team-a", "a", "pa"), e("quay.io", "q", "pq"), e("*.example.com", "w", "pw")},
+		},
+		{
+			name: "all: every key the store answers with, shadowed keys left out",
+			req:  Request{All: true},
+			want: []Entry{
+				e("*.example.com", "w", "pw"), e("ghcr.io", "g", "pg"), e("index.docker.io", "hub", "hubpass"),
+				e("localhost:5443", "l", "pl"), e("quay.io", "q", "pq"), e("quay.io/team-a", "a", "pa"),
+			},
+		},
+		{
+			name:    "missing registry",
+			req:     Request{Registries: []string{"ghcr.io", "nowhere.io", "store.io"}},
+			want:    []Entry{e("ghcr.io", "g", "pg")},
+			missing: []string{"nowhere.io", "store.io"},
+			reason:  "no source has a credential for it",
+		},
+		{
+			name:    "missing image",
+			req:     Request{Images: []string{"nowhere.io/app"}},
+			missing: []string{"nowhere.io/app"},
+			reason:  "no source has a credential for nowhere.io/app",
+		},
+		{
+			name:    "a registry with only path-scoped credentials says so",
+			req:     Request{Registries: []string{"quay.io:443"}},
+			missing: []string{"quay.io:443"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Collect(store, tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(c.Entries, tc.want) {
+				t.Errorf("entries\n got %+v\nwant %+v", c.Entries, tc.want)
+			}
+			var missing []string
+			for _, m := range c.Missing {
+				missing = append(missing, m.What)
+				if tc.reason != "" && m.Reason != tc.reason {
+					t.Errorf("%s: reason %q, want %q", m.What, m.Reason, tc.reason)
+				}
+			}
+			if !reflect.DeepEqual(missing, tc.missing) {
+				t.Errorf("missing %q, want %q", missing, tc.missing)
+			}
+			if len(c.Problems) > 0 {
+				t.Errorf("problems: %v", c.Problems)
+			}
+		})
+	}
+}
+
+func TestCollectPathScopedHint(t *testing.T) {
+	store := &provider.Store{Sources: []provider.Source{&dockerconfig.Source{Path: writeConfig(t, `{"auths":{"quay.io/team-a":{"username":"a","password":"pa"}}}`)}}}
+	c, err := Collect(store, Request{Registries: []string{"quay.io"}})
+	if err != nil || len(c.Missing) != 1 || !strings.Contains(c.Missing[0].Reason, "only for repository paths under it") {
+		t.Errorf("%+v, %v", c, err)
+	}
+}
+
+func TestCollectErrors(t *testing.T) {
+	store := &provider.Store{Sources: []provider.Source{&dockerconfig.Source{Path: writeConfig(t, `{"auths":{}}`)}}}
+	for _, tc := range []struct {
+		req  Request
+		want string
+	}{
+		{Request{Registries: []string{""}}, "a registry is empty"},
+		{Request{Registries: []string{"https://bad host/"}}, `registry "https://bad host/"`},
+		{Request{Registries: []string{"*.example.com"}}, "globs are not supported here"},
+		{Request{Images: []string{"Bad/Image"}}, `image "Bad/Image"`},
+		{Request{All: true}, ""},
+	} {
+		_, err := Collect(store, tc.req)
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%+v: %v", tc.req, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want %q", tc.req, err, tc.want)
+		}
+	}
+	noList := &provider.Store{Sources: []provider.Source{&helperSource{}}}
+	if _, err := Collect(noList, Request{All: true}); err == nil || !strings.Contains(err.Error(), "no source can list") {
+		t.Errorf("--all without listers: %v", err)
+	}
+}
+
+// A source that cannot be read is reported, and what the others hold is
+// still collected.
+func TestCollectProblems(t *testing.T) {
+	good := writeConfig(t, `{"auths":{"r.io":{"username":"u","password":"p"}}}`)
+	store := &provider.Store{Sources: []provider.Source{
+		&dockerconfig.Source{Path: filepath.Join(t.TempDir(), "missing.json")},
+		&dockerconfig.Source{Path: good},
+	}}
+	c, err := Collect(store, Request{Registries: []string{"r.io"}, All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Entries) != 2 || len(c.Problems) != 1 || !errors.Is(c.Problems[0], os.ErrNotExist) && !strings.Contains(c.Problems[0].Error(), "missing.json") {
+		t.Errorf("%+v", c)
+	}
+}

@@ -1,0 +1,165 @@
+package pullsecret
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+)
+
+// The Secret type and data key that kubelets read imagePullSecrets from.
+const (
+	TypeDockerConfigJSON = "kubernetes.io/dockerconfigjson"
+	KeyDockerConfigJSON  = ".dockerconfigjson"
+	// The legacy pair, read by inspect only.
+	TypeDockercfg = "kubernetes.io/dockercfg"
+	KeyDockercfg  = ".dockercfg"
+)
+
+// Meta is what every exported Secret shares.
+type Meta struct {
+	Name        string
+	Labels      map[string]string
+	Annotations map[string]string
+}
+
+// Secret is one kubernetes.io/dockerconfigjson Secret.
+type Secret struct {
+	Meta
+	Namespace string
+	// DockerConfigJSON is the decoded value of data[".dockerconfigjson"].
+	DockerConfigJSON []byte
+}
+
+// Build makes one Secret per namespace holding entries. Everything the API
+// server would reject is rejected here, so that `kubectl apply` of the
+// output cannot fail on its shape; errors name the offending field, never a
+// credential.
+func Build(meta Meta, namespaces []string, entries []Entry) ([]Secret, error) {
+	if err := validateMeta(meta); err != nil {
+		return nil, err
+	}
+	if len(namespaces) == 0 {
+		return nil, fmt.Errorf("no namespace given")
+	}
+	seen := map[string]bool{}
+	for _, ns := range namespaces {
+		if err := validateNamespace(ns); err != nil {
+			return nil, err
+		}
+		if seen[ns] {
+			return nil, fmt.Errorf("namespace %q given twice", ns)
+		}
+		seen[ns] = true
+	}
+	if len(entries) == 0 {
+		// A Secret without credentials is what this command exists to
+		// prevent: it applies cleanly and then every pull is anonymous.
+		return nil, fmt.Errorf("no credentials to write")
+	}
+	data, err := DockerConfigJSON(entries)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Secret, 0, len(namespaces))
+	for _, ns := range namespaces {
+		out = append(out, Secret{Meta: meta, Namespace: ns, DockerConfigJSON: data})
+	}
+	return out, nil
+}
+
+// secretJSON is the wire shape of a v1 Secret, only the fields we write, in
+// the order the API server writes them.
+type secretJSON struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Metadata   metadataJSON      `json:"metadata"`
+	Type       string            `json:"type"`
+	Data       map[string][]byte `json:"data"`
+}
+
+type metadataJSON struct {
+	Name        string            `json:"name"`
+	Namespace   string            `json:"namespace"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+type listJSON struct {
+	APIVersion string       `json:"apiVersion"`
+	Kind       string       `json:"kind"`
+	Items      []secretJSON `json:"items"`
+}
+
+func (s *Secret) wire() secretJSON {
+	return secretJSON{
+		APIVersion: "v1",
+		Kind:       "Secret",
+		Metadata: metadataJSON{
+			Name:        s.Name,
+			Namespace:   s.Namespace,
+			Labels:      s.Labels,
+			Annotations: s.Annotations,
+		},
+		Type: TypeDockerConfigJSON,
+		Data: map[string][]byte{KeyDockerConfigJSON: s.DockerConfigJSON},
+	}
+}
+
+// WriteJSON writes the Secrets as one v1 List, the form `kubectl get -o json`
+// uses for several objects and `kubectl apply -f` accepts; a List also for
+// one Secret, so that scripts see one shape.
+func WriteJSON(w io.Writer, secrets []Secret) error {
+	list := listJSON{APIVersion: "v1", Kind: "List", Items: make([]secretJSON, 0, len(secrets))}
+	for i := range secrets {
+		list.Items = append(list.Items, secrets[i].wire())
+	}
+	b, err := json.MarshalIndent(list, "", "    ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// WriteYAML writes the Secrets as YAML documents separated by "---" lines,
+// the form kubectl apply -f splits. The shape is fixed, so it is written by
+// hand: only scalars vary, and quoteYAML makes each one safe.
+func WriteYAML(w io.Writer, secrets []Secret) error {
+	var b bytes.Buffer
+	for i := range secrets {
+		s := &secrets[i]
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		b.WriteString("apiVersion: v1\n")
+		b.WriteString("kind: Secret\n")
+		b.WriteString("metadata:\n")
+		writeMap(&b, "  ", "annotations", s.Annotations)
+		writeMap(&b, "  ", "labels", s.Labels)
+		b.WriteString("  name: " + quoteYAML(s.Name) + "\n")
+		b.WriteString("  namespace: " + quoteYAML(s.Namespace) + "\n")
+		b.WriteString("type: " + quoteYAML(TypeDockerConfigJSON) + "\n")
+		b.WriteString("data:\n")
+		b.WriteString("  " + quoteYAML(KeyDockerConfigJSON) + ": " + base64.StdEncoding.EncodeToString(s.DockerConfigJSON) + "\n")
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func writeMap(b *bytes.Buffer, indent, name string, m map[string]string) {
+	if len(m) == 0 {
+		return
+	}
+	b.WriteString(indent + name + ":\n")
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b.WriteString(indent + "  " + quoteYAML(k) + ": " + quoteYAML(m[k]) + "\n")
+	}
+}
