@@ -12,12 +12,18 @@ import (
 	"time"
 )
 
+// CaseOf is one end-to-end scenario against a cluster of type C.
+type CaseOf[C any] struct {
+	Name string
+	Run  func(t *testing.T, c C)
+}
+
 // Case is one end-to-end scenario. It uses only the Cluster interface, so
 // any harness can run it.
-type Case struct {
-	Name string
-	Run  func(t *testing.T, c Cluster)
-}
+type Case = CaseOf[Cluster]
+
+// APICase needs an API server: service accounts, Secrets.
+type APICase = CaseOf[APICluster]
 
 // Cases run in this order; add new ones at the end.
 var Cases = []Case{

@@ -18,13 +18,18 @@ type Cluster interface {
 	// the tests.
 	PluginPath() string
 
-	// InstallProvider puts the executable at src into the kubelet's
-	// provider bin dir under name (the name a CredentialProviderConfig uses).
-	InstallProvider(t testing.TB, name, src string)
+	// InstallProvider puts the executable at src (on the machine running
+	// the tests) into the kubelet's provider bin dir under name (the name a
+	// CredentialProviderConfig uses) and returns its path on the node.
+	InstallProvider(t testing.TB, name, src string) string
 
 	// WriteFile writes content to a file called name in a per-test folder
 	// on the node and returns its path there (what a plugin argument names).
 	WriteFile(t testing.TB, name string, content []byte) string
+
+	// ReadFile reads a file on the node (one a case's script wrote); a
+	// missing file reads as empty.
+	ReadFile(t testing.TB, path string) []byte
 
 	// WriteDockerConfig writes a docker config.json holding auths and
 	// returns its path on the node.
@@ -90,9 +95,32 @@ type PodSpec struct {
 	Image     string
 	// Command defaults to a long sleep.
 	Command []string
-	// ServiceAccountName is used by harnesses with an API server.
+	// ServiceAccountName and ImagePullSecrets need an API server (APICluster).
 	ServiceAccountName string
+	ImagePullSecrets   []string
 	Annotations        map[string]string
+}
+
+// APICluster is a Cluster whose node is registered to an API server: pods
+// are API objects (bound to the node by name), with service accounts and
+// imagePullSecrets. The local control plane and a kind cluster implement it.
+type APICluster interface {
+	Cluster
+
+	// Kubectl runs kubectl as a cluster admin with stdin (may be nil) and
+	// returns its stdout; it fails the test on error. KubectlErr returns
+	// the error instead.
+	Kubectl(t testing.TB, stdin []byte, args ...string) string
+	KubectlErr(t testing.TB, stdin []byte, args ...string) (string, error)
+
+	// PodEvents returns the pod's events as "Reason: message" lines.
+	PodEvents(t testing.TB, pod Pod) string
+
+	// NodeName is the node's name in the API.
+	NodeName() string
+
+	// Kubeconfig is a cluster-admin kubeconfig on the machine running the tests.
+	Kubeconfig() string
 }
 
 // Pod identifies a pod the harness started.

@@ -20,16 +20,26 @@ import (
 
 // Environment variables that steer a run (see README.md).
 const (
-	envKeep     = "NCP_E2E_KEEP"      // "1": keep the temporary folder (logs, configs) after the run
-	envPlugin   = "NCP_E2E_PLUGIN"    // plugin binary; default <repo>/bin/node-credential-provider
-	envKubeBin  = "NCP_E2E_KUBE_BIN"  // folder holding kubelet; default the build cache
-	envKubeletV = "NCP_E2E_KUBELET_V" // kubelet -v; default 2
-	envSummary  = "NCP_E2E_SUMMARY"   // file to write the "N passed, N failed" line to
-	kubeVersion = "v1.37.2"           // keep in step with tools/kube/go.mod
+	envKeep     = "NCP_E2E_KEEP"          // "1": keep the temporary folder (logs, configs) after the run
+	envPlugin   = "NCP_E2E_PLUGIN"        // plugin binary; default <repo>/bin/node-credential-provider
+	envKubeBin  = "NCP_E2E_KUBE_BIN"      // folder holding kubelet; default the build cache
+	envKubeletV = "NCP_E2E_KUBELET_V"     // kubelet -v; default 2
+	envSummary  = "NCP_E2E_SUMMARY"       // file to write the "N passed, N failed" line to
+	envAPI      = "NCP_E2E_CONTROL_PLANE" // "0": skip the control-plane group (no etcd, no kube-apiserver)
+	kubeVersion = "v1.37.2"               // keep in step with tools/kube/go.mod
 )
 
 // cluster is what the cases run against; TestMain sets it.
 var cluster Cluster
+
+// local is the harness on this machine, for the control-plane group to
+// extend; nil when the cases run against another cluster.
+var local struct {
+	ws      *Workspace
+	node    *KubeletNode
+	cd      *Containerd
+	kubeBin string
+}
 
 // tally counts the cases (subtests of TestCases) by outcome.
 var tally struct {
@@ -81,6 +91,7 @@ func runMain(m *testing.M) int {
 		return setupFailed(err)
 	}
 	cluster = node
+	local.ws, local.node = ws, node
 	Logf("setup done in %.1fs", time.Since(start).Seconds())
 
 	code := m.Run()
@@ -166,6 +177,7 @@ func setup(ws *Workspace, nodeOut **KubeletNode) error {
 	}); err != nil {
 		return err
 	}
+	local.cd, local.kubeBin = cd, kubeBin
 	if err := Phase("pause-image-imported", func() error {
 		pauseC, err := pauseSource(ctx)
 		if err != nil {
@@ -206,7 +218,76 @@ func summary(passed, failed, skipped int) {
 // TestCases runs every case of cases_test.go against the cluster, one at a
 // time (each may restart the kubelet), and counts the outcomes.
 func TestCases(t *testing.T) {
-	for _, tc := range Cases {
+	runCases(t, Cases, cluster)
+}
+
+// TestControlPlane runs the cases that need an API server (APICases). On
+// this machine it starts etcd and kube-apiserver now, only for them, and
+// registers the kubelet to it; the standalone cases have run by then (Go
+// runs the tests of a file in order).
+func TestControlPlane(t *testing.T) {
+	if os.Getenv(envAPI) == "0" {
+		t.Skipf("%s=0: control-plane cases not run", envAPI)
+	}
+	api, ok := cluster.(APICluster)
+	if !ok {
+		if local.node == nil {
+			t.Fatalf("the cluster has no API server and no local kubelet to register")
+		}
+		var err error
+		if api, err = startControlPlane(); err != nil {
+			tally.Lock()
+			tally.failed++
+			tally.Unlock()
+			t.Fatalf("control plane: %v", err)
+		}
+	}
+	runCases(t, APICases, api)
+}
+
+// startControlPlane starts etcd and kube-apiserver, registers the local
+// kubelet and waits until the node is Ready.
+func startControlPlane() (APICluster, error) {
+	start := time.Now()
+	etcd, apiserver := filepath.Join(local.kubeBin, "etcd"), filepath.Join(local.kubeBin, "kube-apiserver")
+	for _, b := range []string{etcd, apiserver} {
+		if _, err := os.Stat(b); err != nil {
+			return nil, fmt.Errorf("no %s: run e2e/tools/kube/build.sh kube-apiserver etcd (e2e/run.sh does)", b)
+		}
+	}
+	if _, err := exec.LookPath(KubectlBin); err != nil {
+		return nil, fmt.Errorf("kubectl: %w", err)
+	}
+	var cp *ControlPlane
+	if err := Phase("control-plane-ready", func() (err error) {
+		cp, err = StartControlPlane(local.ws, ControlPlaneOptions{EtcdBin: etcd, APIServerBin: apiserver, NodeName: NodeName})
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	kube := &Kube{Kubeconfig: cp.AdminKubeconfig, Node: NodeName, LogPath: kubectlLogPath(local.ws)}
+	if err := Phase("node-ready", func() error {
+		if err := local.cd.WriteCNIConfig(); err != nil {
+			return err
+		}
+		if err := local.node.AttachAPIServer(cp.KubeletKubeconfig); err != nil {
+			return err
+		}
+		return kube.WaitNodeReady(60 * time.Second)
+	}); err != nil {
+		return nil, err
+	}
+	// Pods still being deleted when the run ends: let the kubelet finish
+	// them while the API server is up (its teardown runs before the API
+	// server stops).
+	local.ws.Defer("api pods", func() error { return kube.waitNoPods(20 * time.Second) })
+	Logf("control plane up in %.1fs", time.Since(start).Seconds())
+	return NewAPINode(local.node, kube), nil
+}
+
+// runCases runs cases against c, one at a time, and counts the outcomes.
+func runCases[C any](t *testing.T, cases []CaseOf[C], c C) {
+	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			start := time.Now()
 			defer func() {
@@ -223,10 +304,12 @@ func TestCases(t *testing.T) {
 				status := "ok"
 				if t.Failed() {
 					status = "FAILED"
+				} else if t.Skipped() {
+					status = "skipped"
 				}
 				fmt.Printf("e2e: case %s %s %.1fs\n", tc.Name, status, time.Since(start).Seconds())
 			}()
-			tc.Run(t, cluster)
+			tc.Run(t, c)
 		})
 	}
 }

@@ -53,6 +53,7 @@ type KubeletNode struct {
 	port         int
 	healthzPort  int
 	providerFlag string // current --image-credential-provider-config
+	kubeconfig   string // --kubeconfig once AttachAPIServer ran; "" standalone
 
 	mu    sync.Mutex
 	proc  *Process
@@ -279,6 +280,9 @@ func (n *KubeletNode) restart(providerConfig string) error {
 		"--image-credential-provider-bin-dir=" + n.binDir,
 		fmt.Sprintf("--v=%d", n.verbosity),
 	}
+	if n.kubeconfig != "" {
+		argv = append(argv, "--kubeconfig="+n.kubeconfig)
+	}
 	// An empty HOME and working folder keep the kubelet's own keyring
 	// (./config.json, ~/.docker/config.json) from finding credentials: a
 	// pull that works must work because of the plugin.
@@ -332,11 +336,30 @@ func (n *KubeletNode) LogPath() string { return filepath.Join(n.ws.LogDir, "kube
 func (n *KubeletNode) Registry() Registry { return n.reg }
 func (n *KubeletNode) PluginPath() string { return n.plugin }
 
-func (n *KubeletNode) InstallProvider(t testing.TB, name, src string) {
+func (n *KubeletNode) InstallProvider(t testing.TB, name, src string) string {
 	t.Helper()
-	if err := copyExecutable(src, filepath.Join(n.binDir, name)); err != nil {
+	dst := filepath.Join(n.binDir, name)
+	if err := copyExecutable(src, dst); err != nil {
 		t.Fatalf("installing provider %s: %v", name, err)
 	}
+	return dst
+}
+
+func (n *KubeletNode) ReadFile(t testing.TB, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// AttachAPIServer restarts the kubelet registered to the API server that
+// kubeconfig reaches, keeping its provider config. Static pods still work;
+// pods now come from the API server too.
+func (n *KubeletNode) AttachAPIServer(kubeconfig string) error {
+	n.kubeconfig = kubeconfig
+	return n.restart(n.providerFlag)
 }
 
 func (n *KubeletNode) WriteFile(t testing.TB, name string, content []byte) string {
@@ -382,8 +405,8 @@ func (n *KubeletNode) SetProviderConfig(t testing.TB, cfg ProviderConfigSet) {
 
 func (n *KubeletNode) RunPod(t testing.TB, spec PodSpec) Pod {
 	t.Helper()
-	if spec.ServiceAccountName != "" {
-		t.Fatalf("a standalone kubelet has no API server: pods cannot use service account %q", spec.ServiceAccountName)
+	if spec.ServiceAccountName != "" || len(spec.ImagePullSecrets) > 0 {
+		t.Fatalf("a standalone kubelet has no API server: pods cannot use service accounts or imagePullSecrets")
 	}
 	n.mu.Lock()
 	n.seq++
@@ -535,11 +558,27 @@ func describe(ps *podStatus) string {
 
 func (n *KubeletNode) WaitPodRunning(t testing.TB, pod Pod, timeout time.Duration) {
 	t.Helper()
+	waitPodRunning(t, pod, timeout, func() (*podStatus, error) { return n.podState(pod) }, func() string {
+		return "--- kubelet log tail:\n" + n.kubeletTail(pod)
+	})
+}
+
+func (n *KubeletNode) WaitPullFailed(t testing.TB, pod Pod, timeout time.Duration) PullFailure {
+	t.Helper()
+	return waitPullFailed(t, pod, timeout, func() (*podStatus, error) { return n.podState(pod) }, func() string {
+		return "--- kubelet log tail:\n" + n.kubeletTail(pod)
+	})
+}
+
+// waitPodRunning polls state until every container of the pod runs; diag
+// adds to the failure message.
+func waitPodRunning(t testing.TB, pod Pod, timeout time.Duration, state func() (*podStatus, error), diag func() string) {
+	t.Helper()
 	start := time.Now()
 	var last *podStatus
 	var failingSince time.Time
 	err := WaitFor(timeout, 100*time.Millisecond, func() (bool, error) {
-		ps, err := n.podState(pod)
+		ps, err := state()
 		if err != nil {
 			return false, err
 		}
@@ -566,19 +605,21 @@ func (n *KubeletNode) WaitPodRunning(t testing.TB, pod Pod, timeout time.Duratio
 		return true, nil
 	})
 	if err != nil {
-		t.Fatalf("pod %s/%s (image %s) not running: %v; last state: %s\n--- kubelet log tail:\n%s",
-			pod.Namespace, pod.Name, pod.Image, err, describe(last), n.kubeletTail(pod))
+		t.Fatalf("pod %s/%s (image %s) not running: %v; last state: %s\n%s",
+			pod.Namespace, pod.Name, pod.Image, err, describe(last), diag())
 	}
 	t.Logf("pod %s running after %.1fs", pod.Name, time.Since(start).Seconds())
 }
 
-func (n *KubeletNode) WaitPullFailed(t testing.TB, pod Pod, timeout time.Duration) PullFailure {
+// waitPullFailed polls state until a container of the pod cannot pull its
+// image, and returns what the kubelet reported.
+func waitPullFailed(t testing.TB, pod Pod, timeout time.Duration, state func() (*podStatus, error), diag func() string) PullFailure {
 	t.Helper()
 	start := time.Now()
 	var last *podStatus
 	var got PullFailure
 	err := WaitFor(timeout, 100*time.Millisecond, func() (bool, error) {
-		ps, err := n.podState(pod)
+		ps, err := state()
 		if err != nil {
 			return false, err
 		}
@@ -598,8 +639,8 @@ func (n *KubeletNode) WaitPullFailed(t testing.TB, pod Pod, timeout time.Duratio
 		return false, nil
 	})
 	if err != nil {
-		t.Fatalf("pod %s/%s (image %s): no pull failure: %v; last state: %s\n--- kubelet log tail:\n%s",
-			pod.Namespace, pod.Name, pod.Image, err, describe(last), n.kubeletTail(pod))
+		t.Fatalf("pod %s/%s (image %s): no pull failure: %v; last state: %s\n%s",
+			pod.Namespace, pod.Name, pod.Image, err, describe(last), diag())
 	}
 	t.Logf("pod %s: %s after %.1fs: %s", pod.Name, got.Reason, time.Since(start).Seconds(), got.Message)
 	return got

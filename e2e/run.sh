@@ -34,8 +34,10 @@ phase install-deps "$here/install-deps.sh"
 
 # shellcheck disable=SC2317  # called through phase
 build_kube() {
-  local out
-  out="$("$here/tools/kube/build.sh" kubelet)" || return 1
+  local out targets=(kubelet)
+  # The control-plane cases need an API server too (NCP_E2E_CONTROL_PLANE=0 skips them).
+  [ "${NCP_E2E_CONTROL_PLANE:-1}" = 0 ] || targets+=(kube-apiserver etcd)
+  out="$("$here/tools/kube/build.sh" "${targets[@]}")" || return 1
   NCP_E2E_KUBE_BIN="$(tail -n1 <<<"$out")"
   export NCP_E2E_KUBE_BIN
 }
