@@ -36,6 +36,7 @@ var Cases = []Case{
 	{"fixed-response-plugin-runs", caseFixedResponse(CredentialProviderV1, true)},
 	{"wrong-apiversion-response-fails", caseFixedResponse(CredentialProviderV1beta1, false)},
 	{"burst-of-pulls-runs", caseBurst},
+	{"rotated-password-next-pull-runs", caseRotation},
 }
 
 const (
@@ -214,4 +215,31 @@ func caseBurst(t *testing.T, c Cluster) {
 	for _, pod := range pods {
 		c.WaitPodRunning(t, pod, runTimeout)
 	}
+}
+
+// A rotated password reaches the next pull: with --cache-duration=0s the
+// kubelet asks the plugin again, and the plugin reads the file again. In
+// between, the registry refuses the old password (proof that it rotated).
+func caseRotation(t *testing.T, c Cluster) {
+	reg := c.Registry()
+	const user = "rotating-user"
+	old, next := "old-"+reg.Password(), "new-"+reg.Password()
+	reg.SetUser(t, user, old)
+	auths := func(password string) map[string]DockerAuth {
+		return map[string]DockerAuth{reg.Host(): {Username: user, Password: password}}
+	}
+	cfg := c.WriteDockerConfig(t, "rotation", auths(old))
+	c.SetProviderConfig(t, SingleFile(NewProviderConfig(ourProvider(c, "--docker-config", cfg, "--cache-duration=0s"))))
+	before := c.RunPod(t, PodSpec{Name: "rotation-before", Image: reg.FreshImage(t, "rotation-before")})
+	c.WaitPodRunning(t, before, runTimeout)
+
+	reg.SetUser(t, user, next)
+	stale := c.RunPod(t, PodSpec{Name: "rotation-stale", Image: reg.FreshImage(t, "rotation-stale")})
+	requireUnauthorized(t, c.WaitPullFailed(t, stale, failTimeout))
+
+	if got := c.WriteDockerConfig(t, "rotation", auths(next)); got != cfg {
+		t.Fatalf("the config moved from %s to %s", cfg, got)
+	}
+	after := c.RunPod(t, PodSpec{Name: "rotation-after", Image: reg.FreshImage(t, "rotation-after")})
+	c.WaitPodRunning(t, after, runTimeout)
 }

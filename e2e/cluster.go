@@ -27,6 +27,10 @@ type Cluster interface {
 	// on the node and returns its path there (what a plugin argument names).
 	WriteFile(t testing.TB, name string, content []byte) string
 
+	// RunOnNode runs a command on the node, with env added to the node's
+	// environment and stdin (may be nil), and returns its combined output.
+	RunOnNode(t testing.TB, env []string, stdin []byte, argv ...string) (string, error)
+
 	// ReadFile reads a file on the node (one a case's script wrote); a
 	// missing file reads as empty.
 	ReadFile(t testing.TB, path string) []byte
@@ -77,6 +81,9 @@ type Registry interface {
 	// image, and a node may already hold an image: distinct names keep cases
 	// independent.
 	FreshImage(t testing.TB, hint string) string
+	// SetUser adds a user with password, or changes the password of one,
+	// and makes the registry use it.
+	SetUser(t testing.TB, user, password string)
 }
 
 // DockerAuth is one entry of a docker config.json "auths" map.

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -343,6 +345,22 @@ func (n *KubeletNode) InstallProvider(t testing.TB, name, src string) string {
 		t.Fatalf("installing provider %s: %v", name, err)
 	}
 	return dst
+}
+
+func (n *KubeletNode) RunOnNode(t testing.TB, env []string, stdin []byte, argv ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s: %w: %s", strings.Join(argv, " "), err, tail(string(out), 800))
+	}
+	return string(out), nil
 }
 
 func (n *KubeletNode) ReadFile(t testing.TB, path string) []byte {

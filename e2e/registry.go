@@ -30,6 +30,10 @@ type LocalRegistry struct {
 	CertDir  string // holds ca.crt, for skopeo --dest-cert-dir
 	LogPath  string
 	ociDir   string // OCI layout holding the test image
+	htpasswd string
+	cfgPath  string
+	proc     *Process
+	client   *http.Client
 
 	mu     sync.Mutex
 	pushed map[string]bool
@@ -128,6 +132,7 @@ func StartRegistry(ws *Workspace) (*LocalRegistry, error) {
 		return nil, err
 	}
 	htpasswd := filepath.Join(dir, "htpasswd")
+	r.htpasswd = htpasswd
 	if _, err := ws.Run(ctx, nil, "htpasswd", "-Bbc", htpasswd, r.user, r.password); err != nil {
 		return nil, err
 	}
@@ -152,24 +157,33 @@ auth:
     realm: ncp-e2e
     path: %s
 `, filepath.Join(dir, "data"), port, filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"), htpasswd)
-	cfgPath := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
+	r.cfgPath = filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(r.cfgPath, []byte(config), 0o644); err != nil {
 		return nil, err
 	}
-	p, err := ws.Start("registry", dir, nil, "docker-registry", "serve", cfgPath)
-	if err != nil {
-		return nil, err
-	}
-	r.LogPath = p.LogPath
-
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(caPEM)
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	r.client = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	if err := r.start(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// start starts the registry process and waits until it answers (401, as
+// it should without credentials).
+func (r *LocalRegistry) start() error {
+	p, err := r.ws.Start("registry", filepath.Dir(r.cfgPath), nil, "docker-registry", "serve", r.cfgPath)
+	if err != nil {
+		return err
+	}
+	r.proc = p
+	r.LogPath = p.LogPath
 	err = WaitFor(20*time.Second, 50*time.Millisecond, func() (bool, error) {
 		if done, perr := p.Exited(); done {
 			return false, Permanent(fmt.Errorf("registry exited: %v: %s", perr, TailFile(p.LogPath, 1500)))
 		}
-		resp, err := client.Get("https://" + r.host + "/v2/")
+		resp, err := r.client.Get("https://" + r.host + "/v2/")
 		if err != nil {
 			return false, err
 		}
@@ -180,9 +194,29 @@ auth:
 		return true, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("waiting for the registry: %w", err)
+		return fmt.Errorf("waiting for the registry: %w", err)
 	}
-	return r, nil
+	return nil
+}
+
+// SetUser adds a user to the registry's htpasswd, or changes its password,
+// and restarts the registry (distribution reads htpasswd at start) on the
+// same port and storage.
+func (r *LocalRegistry) SetUser(t testing.TB, user, password string) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := r.ws.Run(ctx, nil, "htpasswd", "-Bb", r.htpasswd, user, password); err != nil {
+		t.Fatalf("htpasswd: %s", strings.ReplaceAll(err.Error(), password, "***"))
+	}
+	if err := r.proc.Stop(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.start(); err != nil {
+		t.Fatalf("restarting the registry: %v", err)
+	}
 }
 
 // makeCerts makes a CA and a server certificate for localhost and 127.0.0.1
