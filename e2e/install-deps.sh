@@ -6,8 +6,11 @@ set -euo pipefail
 # What each package is for: docker-registry (distribution 2.8) + apache2-utils
 # (htpasswd) + openssl: the private TLS registry; busybox-static + umoci +
 # skopeo: the test image, built offline and pushed; containerd + runc: the
-# runtime; gcc + libc6-dev: a static pause binary; make: the plugin's build.
-want=(docker-registry apache2-utils openssl busybox-static umoci skopeo containerd runc gcc libc6-dev make)
+# runtime; gcc + libc6-dev: a static pause binary; make: the plugin's build;
+# golang-docker-credential-helpers + pass + gnupg: a real credential helper
+# (docker-credential-pass) for the helper cases.
+want=(docker-registry apache2-utils openssl busybox-static umoci skopeo containerd runc gcc libc6-dev make
+  golang-docker-credential-helpers pass gnupg)
 
 missing=()
 for pkg in "${want[@]}"; do

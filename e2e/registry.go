@@ -328,3 +328,13 @@ func (r *LocalRegistry) PushAll(ctx context.Context, repos []string) error {
 	close(errs)
 	return <-errs
 }
+
+// Log returns the registry's log so far (who fetched what).
+func (r *LocalRegistry) Log(t testing.TB) string {
+	t.Helper()
+	data, err := os.ReadFile(r.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}

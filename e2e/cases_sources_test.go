@@ -1,0 +1,206 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Cases for the sources beyond docker config files. Each first checks that
+// the plugin knows the source kind (main may not have it yet) and skips,
+// saying so, when it does not.
+
+// requireSourceKind skips the case when the plugin does not implement a
+// source kind: its config is decoded, but building the source fails with
+// "no source kind set".
+func requireSourceKind(t *testing.T, c Cluster, kind, yaml string) {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "probe.yaml")
+	body := "apiVersion: config.node-credential-provider.io/v1alpha1\nkind: NodeCredentialProviderConfig\nsources:\n  - " + yaml + "\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := exec.Command(c.PluginPath(), "explain", "example.invalid/probe", "--config", cfg).CombinedOutput()
+	if strings.Contains(string(out), "no source kind set") {
+		t.Skipf("the plugin does not implement %s sources yet: %s", kind, strings.TrimSpace(string(out)))
+	}
+}
+
+// passStore makes a throwaway gpg home (short path: gpg-agent's socket
+// must fit) with a passphrase-less key and a pass store on the node, and
+// returns the environment docker-credential-pass needs.
+func passStore(t *testing.T, c Cluster) map[string]string {
+	t.Helper()
+	for _, bin := range []string{"docker-credential-pass", "pass", "gpg", "gpgconf"} {
+		if _, err := c.RunOnNode(t, nil, nil, "sh", "-c", "command -v "+bin); err != nil {
+			t.Skipf("%s is not on the node (Debian: golang-docker-credential-helpers, pass, gnupg): %v", bin, err)
+		}
+	}
+	out, err := c.RunOnNode(t, nil, nil, "mktemp", "-d", "/tmp/ncpg.XXXXXX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := strings.TrimSpace(out)
+	env := map[string]string{"GNUPGHOME": home + "/g", "PASSWORD_STORE_DIR": home + "/s"}
+	envList := []string{"GNUPGHOME=" + env["GNUPGHOME"], "PASSWORD_STORE_DIR=" + env["PASSWORD_STORE_DIR"]}
+	t.Cleanup(func() {
+		_, _ = c.RunOnNode(t, envList, nil, "gpgconf", "--kill", "gpg-agent")
+		_, _ = c.RunOnNode(t, nil, nil, "rm", "-rf", home)
+	})
+	const id = "ncp-e2e@example.invalid"
+	for _, argv := range [][]string{
+		{"install", "-d", "-m", "0700", env["GNUPGHOME"]},
+		{"gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key", id, "default", "default", "never"},
+		{"pass", "init", id},
+	} {
+		if _, err := c.RunOnNode(t, envList, nil, argv...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return env
+}
+
+// storeInPass stores a credential for server with docker-credential-pass.
+func storeInPass(t *testing.T, c Cluster, env map[string]string, server, user, secret string) {
+	t.Helper()
+	req := fmt.Sprintf(`{"ServerURL":%q,"Username":%q,"Secret":%q}`, server, user, secret)
+	envList := []string{"GNUPGHOME=" + env["GNUPGHOME"], "PASSWORD_STORE_DIR=" + env["PASSWORD_STORE_DIR"]}
+	if _, err := c.RunOnNode(t, envList, []byte(req), "docker-credential-pass", "store"); err != nil {
+		t.Fatalf("docker-credential-pass store: %s", strings.ReplaceAll(err.Error(), secret, "***"))
+	}
+}
+
+// helperConfig is our config with one docker config source (a file holding
+// only credsStore) and how the helper runs.
+func helperConfig(dockerConfig, helper string, env map[string]string, extra string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: config.node-credential-provider.io/v1alpha1\nkind: NodeCredentialProviderConfig\n%shelpers:\n  - name: %s\n    timeout: 30s\n    env:\n", extra, helper)
+	for _, k := range []string{"GNUPGHOME", "PASSWORD_STORE_DIR"} {
+		fmt.Fprintf(&b, "      %s: %s\n", k, env[k])
+	}
+	fmt.Fprintf(&b, "sources:\n  - name: docker-login-with-pass\n    dockerConfig:\n      paths: [%s]\n", dockerConfig)
+	return b.String()
+}
+
+// A real credential helper: the registry's credential is in pass (stored
+// with docker-credential-pass), the docker config holds only
+// {"credsStore":"pass"}, as docker login leaves it: the pod runs.
+func caseCredentialHelper(t *testing.T, c Cluster) {
+	requireSourceKind(t, c, "credentialHelper", "credentialHelper: {helper: ncp-e2e-probe}")
+	reg := c.Registry()
+	env := passStore(t, c)
+	storeInPass(t, c, env, reg.Host(), reg.Username(), reg.Password())
+	dockerCfg := c.WriteFile(t, "pass/config.json", []byte(`{"credsStore":"pass"}`))
+	cfg := c.WriteFile(t, "ncp-config.yaml", []byte(helperConfig(dockerCfg, "pass", env, "")))
+	c.SetProviderConfig(t, SingleFile(NewProviderConfig(ourProvider(c, "--config="+cfg))))
+	pod := c.RunPod(t, PodSpec{Name: "credential-helper", Image: reg.FreshImage(t, "credential-helper")})
+	c.WaitPodRunning(t, pod, runTimeout)
+}
+
+// A burst of pulls of distinct images on one helper-backed registry runs
+// the helper once: the kubelet asks the plugin for every image
+// (--cache-duration=0s keeps its own cache out of it), and the plugins,
+// in separate processes, share one answer through our cache. A wrapper
+// docker-credential-ncpcount on PATH logs each call, then runs pass.
+func caseHelperBurst(t *testing.T, c Cluster) {
+	requireSourceKind(t, c, "credentialHelper", "credentialHelper: {helper: ncp-e2e-probe}")
+	reg := c.Registry()
+	env := passStore(t, c)
+	storeInPass(t, c, env, reg.Host(), reg.Username(), reg.Password())
+	calls := c.WriteFile(t, "helper-calls.log", nil)
+	wrapper := fmt.Sprintf("#!/bin/sh\n# Counts helper calls, then runs the real helper.\necho \"$1\" >>%q\nexec docker-credential-pass \"$@\"\n", calls)
+	// The wrapper must be on the plugin's PATH: it goes into the provider
+	// bin dir, which the provider's env puts first on PATH.
+	binDir := filepath.Dir(c.InstallProvider(t, "docker-credential-ncpcount", writeTemp(t, "docker-credential-ncpcount", wrapper)))
+	dockerCfg := c.WriteFile(t, "count/config.json", []byte(`{"credsStore":"ncpcount"}`))
+	cacheDir := filepath.Dir(c.WriteFile(t, "cache/.keep", nil))
+	cfg := c.WriteFile(t, "ncp-config.yaml", []byte(helperConfig(dockerCfg, "ncpcount", env,
+		fmt.Sprintf("cache: {dir: %s, ttl: 10m}\n", cacheDir))))
+	p := ourProvider(c, "--config="+cfg, "--cache-duration=0s")
+	p.Env = []ExecEnvVar{{Name: "PATH", Value: binDir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}
+	c.SetProviderConfig(t, SingleFile(NewProviderConfig(p)))
+	var images []string
+	for i := 1; i <= 4; i++ {
+		images = append(images, reg.FreshImage(t, fmt.Sprintf("helper-burst-%d", i)))
+	}
+	var pods []Pod
+	for i, img := range images {
+		pods = append(pods, c.RunPod(t, PodSpec{Name: fmt.Sprintf("helper-burst-%d", i+1), Image: img}))
+	}
+	for _, pod := range pods {
+		c.WaitPodRunning(t, pod, runTimeout)
+	}
+	log := strings.Fields(string(c.ReadFile(t, calls)))
+	if len(log) != 1 {
+		t.Errorf("%d pods with distinct images cost %d helper calls (%s), want exactly 1", len(pods), len(log), strings.Join(log, ", "))
+	}
+}
+
+// writeTemp writes an executable script on the machine running the tests.
+func writeTemp(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A podman auth.json with two namespaces of one registry, each with its
+// own user: both pods run, and the registry's log shows each repository
+// fetched by its own user.
+func casePodmanNamespaces(t *testing.T, c Cluster) {
+	requireSourceKind(t, c, "podmanAuth", "podmanAuth: {path: /nonexistent/auth.json}")
+	reg := c.Registry()
+	users := map[string][2]string{
+		"team-a": {"team-a-puller", "a-" + reg.Password()},
+		"team-b": {"team-b-puller", "b-" + reg.Password()},
+	}
+	auths := map[string]DockerAuth{}
+	for ns, up := range users {
+		reg.SetUser(t, up[0], up[1])
+		auths[reg.Host()+"/"+ns] = DockerAuth{Auth: base64.StdEncoding.EncodeToString([]byte(up[0] + ":" + up[1]))}
+	}
+	authFile := c.WriteDockerConfig(t, "podman", auths) // auth.json has config.json's shape
+	cfg := c.WriteFile(t, "ncp-config.yaml", []byte(fmt.Sprintf(`apiVersion: config.node-credential-provider.io/v1alpha1
+kind: NodeCredentialProviderConfig
+sources:
+  - name: podman
+    podmanAuth: {path: %s}
+`, authFile)))
+	c.SetProviderConfig(t, SingleFile(NewProviderConfig(ourProvider(c, "--config="+cfg))))
+	var pods []Pod
+	for _, ns := range []string{"team-a", "team-b"} {
+		img := reg.Image(ns + "/app")
+		c.RemoveImage(t, img)
+		pods = append(pods, c.RunPod(t, PodSpec{Name: "podman-" + ns, Image: img}))
+	}
+	for _, pod := range pods {
+		c.WaitPodRunning(t, pod, runTimeout)
+	}
+	if lr, ok := reg.(interface{ Log(t testing.TB) string }); ok {
+		log := lr.Log(t)
+		for ns, up := range users {
+			if !registryServed(log, "/v2/"+ns+"/app/manifests/", up[0]) {
+				t.Errorf("the registry log shows no manifest of %s/app served to %s", ns, up[0])
+			}
+		}
+	}
+}
+
+// registryServed reports whether distribution's access log has a request
+// for a path under prefix authenticated as user.
+func registryServed(log, prefix, user string) bool {
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, prefix) && strings.Contains(l, `auth.user.name="`+user+`"`) {
+			return true
+		}
+	}
+	return false
+}
