@@ -30,46 +30,65 @@ type ExitError struct {
 
 func (e *ExitError) Error() string { return e.Status }
 
+// helperError is a described failure; it unwraps to the cause so callers
+// can tell a timeout or a missing binary from a helper that said no.
+type helperError struct {
+	msg   string
+	cause error
+}
+
+func (e *helperError) Error() string { return e.msg }
+func (e *helperError) Unwrap() error { return e.cause }
+
 // describe turns a failed call into an error that names the helper and the
 // action and says what went wrong, without ever repeating what the helper
 // printed on a success path.
 func (h *Helper) describe(action string, rec *recorder, libErr error) error {
-	prefix := h.Command() + " " + action
+	prefix := h.Command() + " " + action + ": "
 	if !rec.ran || rec.err == nil {
 		// The program succeeded and the client could not decode what it
 		// printed: say where it is wrong, not what it said.
-		return fmt.Errorf("%s: output is not what the helper protocol expects: %w", prefix, provider.DescribeJSONError(libErr))
+		return &helperError{prefix + "output is not what the helper protocol expects: " + provider.DescribeJSONError(libErr).Error(), libErr}
 	}
 	var te *TimeoutError
 	var ee *ExitError
 	var xe *exec.ExitError
+	msg := ""
 	switch {
 	case errors.As(rec.err, &te):
-		return fmt.Errorf("%s: %s", prefix, te)
+		msg = te.Error()
 	case errors.Is(rec.err, exec.ErrNotFound):
-		return fmt.Errorf("%s: %s not found in PATH", prefix, h.Command())
+		msg = h.Command() + " not found in PATH"
 	case errors.Is(rec.err, ErrOutputTooLarge):
-		return fmt.Errorf("%s: %w", prefix, ErrOutputTooLarge)
+		msg = ErrOutputTooLarge.Error()
 	case errors.As(rec.err, &ee):
 		// A failing helper prints its error on stdout (the protocol) or,
 		// when it crashes, on stderr.
-		msg := oneLine(rec.out)
-		if msg == "" {
-			msg = ee.Message
+		m := oneLine(rec.out)
+		if m == "" {
+			m = ee.Message
 		}
-		return withMessage(fmt.Errorf("%s: %s", prefix, ee.Status), msg)
+		msg = withMessage(ee.Status, m)
 	case errors.As(rec.err, &xe):
-		return withMessage(fmt.Errorf("%s: %s", prefix, xe.ProcessState), oneLine(rec.out))
+		msg = withMessage(xe.ProcessState.String(), oneLine(rec.out))
 	default:
-		return withMessage(fmt.Errorf("%s: %w", prefix, rec.err), oneLine(rec.out))
+		msg = withMessage(rec.err.Error(), oneLine(rec.out))
 	}
+	return &helperError{prefix + msg, rec.err}
 }
 
-func withMessage(err error, msg string) error {
+func withMessage(status, msg string) string {
 	if msg == "" {
-		return err
+		return status
 	}
-	return fmt.Errorf("%w: %q", err, msg)
+	return fmt.Sprintf("%s: %q", status, msg)
+}
+
+// failedToRun reports errors after which asking the same helper again in
+// this run is pointless: it hung, is not installed, or floods its output.
+func failedToRun(err error) bool {
+	var te *TimeoutError
+	return errors.As(err, &te) || errors.Is(err, exec.ErrNotFound) || errors.Is(err, ErrOutputTooLarge)
 }
 
 // oneLine returns a failing helper's message when it is a single line of

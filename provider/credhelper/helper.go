@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -44,6 +45,11 @@ type Helper struct {
 	// Program runs the helper; nil execs the real binary (Exec). Tests
 	// inject fakes.
 	Program client.ProgramFunc
+
+	// broken remembers that the helper hung, is missing or flooded its
+	// output: later calls on this Helper fail at once, so that one bad
+	// helper costs a run its timeout once, not once per key or file.
+	broken atomic.Pointer[helperError]
 }
 
 // Command is the helper's program name, which also names it in errors.
@@ -56,7 +62,10 @@ func (h *Helper) timeout() time.Duration {
 	return DefaultTimeout
 }
 
-func (h *Helper) program() (client.ProgramFunc, error) {
+func (h *Helper) program(action string) (client.ProgramFunc, error) {
+	if b := h.broken.Load(); b != nil {
+		return nil, &helperError{fmt.Sprintf("%s %s: not run again (%s)", h.Command(), action, b.msg), b.cause}
+	}
 	if err := checkName(h.Name); err != nil {
 		return nil, fmt.Errorf("credential helper %q: %w", h.Name, err)
 	}
@@ -85,7 +94,7 @@ func checkName(name string) error {
 // found" answer, and an empty credential, are found == false with no error.
 // username may be IdentityTokenUsername; see Usable.
 func (h *Helper) Get(serverURL string) (username, secret string, found bool, err error) {
-	prog, err := h.program()
+	prog, err := h.program(credentials.ActionGet)
 	if err != nil {
 		return "", "", false, err
 	}
@@ -95,7 +104,7 @@ func (h *Helper) Get(serverURL string) (username, secret string, found bool, err
 		if credentials.IsErrCredentialsNotFound(err) {
 			return "", "", false, nil
 		}
-		return "", "", false, h.describe(credentials.ActionGet, rec, err)
+		return "", "", false, h.fail(credentials.ActionGet, rec, err)
 	}
 	if creds.Username == "" && creds.Secret == "" {
 		return "", "", false, nil
@@ -106,16 +115,26 @@ func (h *Helper) Get(serverURL string) (username, secret string, found bool, err
 // List asks the helper for every server URL it holds a credential for,
 // mapped to the username. Secrets are not part of a helper's list.
 func (h *Helper) List() (map[string]string, error) {
-	prog, err := h.program()
+	prog, err := h.program(credentials.ActionList)
 	if err != nil {
 		return nil, err
 	}
 	rec := &recorder{inner: prog}
 	m, err := client.List(rec.run)
 	if err != nil {
-		return nil, h.describe(credentials.ActionList, rec, err)
+		return nil, h.fail(credentials.ActionList, rec, err)
 	}
 	return m, nil
+}
+
+// fail describes a failed call and remembers a helper that cannot run.
+func (h *Helper) fail(action string, rec *recorder, libErr error) error {
+	err := h.describe(action, rec, libErr)
+	var he *helperError
+	if failedToRun(err) && errors.As(err, &he) {
+		h.broken.CompareAndSwap(nil, he)
+	}
+	return err
 }
 
 // Usable says whether a credential from a helper can go into the kubelet's

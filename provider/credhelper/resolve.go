@@ -23,12 +23,21 @@ const dockerHubKey = "docker.io"
 // to the image at all. Docker Hub's index.docker.io becomes docker.io for
 // Docker Hub images.
 func AnswerKey(serverURL, image string) (string, bool) {
-	key, err := match.NormalizeKey(serverURL)
+	key, err := Key(serverURL)
 	if err != nil {
 		return "", false
 	}
-	key = hubKey(key)
 	return key, match.Matches(key, image)
+}
+
+// Key normalizes a helper's server URL into the key its credential answers
+// under: match.NormalizeKey, with index.docker.io written docker.io.
+func Key(serverURL string) (string, error) {
+	key, err := match.NormalizeKey(serverURL)
+	if err != nil {
+		return "", err
+	}
+	return hubKey(key), nil
 }
 
 // hubKey rewrites a normalized key on index.docker.io to docker.io, so that
@@ -63,6 +72,10 @@ func Resolve(h *Helper, image string) (provider.Result, error) {
 	var errs []error
 	listed, listErr := h.List()
 	if listErr != nil {
+		if failedToRun(listErr) {
+			// A get would hang or fail the same way.
+			return res, listErr
+		}
 		errs = append(errs, listErr)
 		res.Notes = append(res.Notes, h.Command()+" list failed; asking for the registry directly")
 	}
@@ -154,11 +167,10 @@ func Keys(h *Helper) ([]string, error) {
 	seen := map[string]bool{}
 	var keys []string
 	for u := range listed {
-		k, err := match.NormalizeKey(u)
+		k, err := Key(u)
 		if err != nil {
 			continue
 		}
-		k = hubKey(k)
 		if !seen[k] {
 			seen[k] = true
 			keys = append(keys, k)

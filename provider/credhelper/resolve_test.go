@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/node-credential-provider/node-credential-provider/provider"
 )
@@ -193,4 +194,22 @@ func FuzzHelperOutput(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A helper that hung costs a run its timeout once: no get after a hung list,
+// and no second call on the same Helper.
+func TestResolveStopsAfterHang(t *testing.T) {
+	f := &fake{get: map[string]reply{"r.io": cred("u", "p")}, list: &reply{err: &TimeoutError{After: 10 * time.Second}}}
+	h := &Helper{Name: "fake", Program: f.program}
+	_, err := Resolve(h, "r.io/app")
+	if err == nil || err.Error() != "docker-credential-fake list: timed out after 10s" {
+		t.Errorf("error = %v", err)
+	}
+	_, _, _, err = h.Get("r.io")
+	if err == nil || err.Error() != "docker-credential-fake get: not run again (docker-credential-fake list: timed out after 10s)" {
+		t.Errorf("second call error = %v", err)
+	}
+	if !reflect.DeepEqual(f.calls, []string{"list"}) {
+		t.Errorf("calls = %q", f.calls)
+	}
 }
