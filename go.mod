@@ -3,6 +3,7 @@ module github.com/node-credential-provider/node-credential-provider
 go 1.26.8
 
 require (
+	github.com/docker/docker-credential-helpers v0.9.13
 	github.com/spf13/pflag v1.1.0
 	k8s.io/apimachinery v0.37.2
 	k8s.io/component-base v0.37.2
@@ -11,7 +12,6 @@ require (
 )
 
 require (
-	github.com/docker/docker-credential-helpers v0.9.13 // indirect
 	github.com/fxamacker/cbor/v2 v2.9.1 // indirect
 	github.com/go-logr/logr v1.4.3 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
