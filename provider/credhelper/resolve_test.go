@@ -213,3 +213,24 @@ func TestResolveStopsAfterHang(t *testing.T) {
 		t.Errorf("calls = %q", f.calls)
 	}
 }
+
+func TestShared(t *testing.T) {
+	calls := 0
+	shared := Shared(func(name string) *Helper {
+		calls++
+		if name == "pass" {
+			return &Helper{Name: name, Timeout: time.Second}
+		}
+		return nil
+	})
+	a, b := shared("pass"), shared("pass")
+	if a != b || a.Timeout != time.Second || calls != 1 {
+		t.Errorf("pass: %p %p %v calls=%d", a, b, a.Timeout, calls)
+	}
+	if d := shared("secretservice"); d.Name != "secretservice" || d.Timeout != 0 || d != shared("secretservice") {
+		t.Errorf("default: %+v", d)
+	}
+	if d := Shared(nil)("x"); d.Name != "x" {
+		t.Errorf("nil configure: %+v", d)
+	}
+}

@@ -19,7 +19,9 @@ type Source struct {
 	// silently skipped. A file the operator named must exist.
 	Optional bool
 	// Helpers configures the helpers the file's credsStore and credHelpers
-	// name (timeouts, environment); nil means each with defaults.
+	// name (timeouts, environment); nil means each with defaults. Sources
+	// should share one func made with credhelper.Shared, so that a helper
+	// that hangs is waited for once per run.
 	Helpers func(name string) *credhelper.Helper
 }
 
@@ -171,9 +173,12 @@ func Sources(paths []string, kubeletRootDir string) []provider.Source {
 		paths = DefaultPaths(kubeletRootDir, home)
 		optional = true
 	}
+	// One Helper per name across the files, so a helper that hangs costs
+	// the run its timeout once.
+	helpers := credhelper.Shared(nil)
 	out := make([]provider.Source, 0, len(paths))
 	for _, p := range paths {
-		out = append(out, &Source{Path: p, Optional: optional})
+		out = append(out, &Source{Path: p, Optional: optional, Helpers: helpers})
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 
 	"github.com/node-credential-provider/node-credential-provider/provider"
+	"github.com/node-credential-provider/node-credential-provider/provider/credhelper"
 )
 
 // RootAuthFile is where podman running as root keeps its credentials when
@@ -33,9 +34,10 @@ func Sources(paths []string, getenv func(string) string) []provider.Source {
 	if len(paths) == 0 {
 		paths, optional = DefaultPaths(getenv)
 	}
+	helpers := credhelper.Shared(nil)
 	out := make([]provider.Source, 0, len(paths))
 	for _, p := range paths {
-		out = append(out, &Source{Path: p, Optional: optional})
+		out = append(out, &Source{Path: p, Optional: optional, Helpers: helpers})
 	}
 	return out
 }
