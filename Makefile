@@ -34,7 +34,9 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
 
+## unit: unit tests, with the packages the real credential-helper test needs
 unit:
+	scripts/install-test-deps.sh
 	$(GO) test -count=1 ./...
 
 ## e2e: a real kubelet, containerd and password-protected registry on this machine

@@ -3,6 +3,7 @@ module github.com/node-credential-provider/node-credential-provider
 go 1.26.8
 
 require (
+	github.com/docker/docker-credential-helpers v0.9.13
 	github.com/spf13/pflag v1.1.0
 	k8s.io/api v0.37.2
 	k8s.io/apimachinery v0.37.2

@@ -123,3 +123,12 @@ func anyPathScoped(creds []Credential) bool {
 	}
 	return false
 }
+
+// Lister is implemented by sources that can say which keys they hold
+// credentials for, without being asked about an image (export-secret --all).
+type Lister interface {
+	// Keys returns the normalized keys the source would answer under, sorted
+	// and without duplicates. Like Lookup, it may return keys together with
+	// an error for the part it could not read. Never secret.
+	Keys() ([]string, error)
+}

@@ -15,14 +15,36 @@ cat > "$work/config.json" <<'JSON'
     "quay.io/team-a":              { "username": "team-a+puller", "password": "team-a-token" },
     "localhost:5443":              {}
   },
-  "credsStore": "pass"
+  "credsStore": "demo"
 }
 JSON
 chmod 600 "$work/config.json"
 
+# The empty "localhost:5443" entry is what `docker login` leaves when the
+# secret went to the credsStore. A stand-in for docker-credential-pass or
+# -secretservice holds it, so the demo needs no keyring.
+mkdir "$work/bin"
+cat > "$work/bin/docker-credential-demo" <<'SH'
+#!/bin/sh
+read -r url || true
+case "$1" in
+list) echo '{"localhost:5443":"lab-user"}' ;;
+get)
+  if [ "$url" = localhost:5443 ]; then
+    echo '{"ServerURL":"localhost:5443","Username":"lab-user","Secret":"lab-pw-from-helper"}'
+  else
+    echo 'credentials not found in native keychain'; exit 1
+  fi ;;
+*) echo "unsupported action"; exit 1 ;;
+esac
+SH
+chmod 755 "$work/bin/docker-credential-demo"
+export PATH="$work/bin:$PATH"
+
 echo "== $("$bin" version)"
 echo "== a node's docker config ($work/config.json):"
 sed 's/^/   /' "$work/config.json"
+echo "== and its credsStore, docker-credential-demo, holds localhost:5443"
 
 fail=0
 ask() { # image expected-substring
@@ -38,12 +60,12 @@ ask registry.example.com/team/app '"cacheKeyType":"Registry","cacheDuration":"5m
 ask docker.io/library/nginx        '"auth":{"index.docker.io":{"username":"demo-hub","password":"hub-password"}}'
 ask quay.io/team-a/app             '"cacheKeyType":"Image","cacheDuration":"5m0s","auth":{"quay.io/team-a":{"username":"team-a+puller","password":"team-a-token"}}'
 ask quay.io/team-b/app             '"cacheDuration":"0s","auth":{}'
-ask localhost:5443/lab/busybox     '"cacheDuration":"0s","auth":{}'
+ask localhost:5443/lab/busybox     '"cacheKeyType":"Registry","cacheDuration":"5m0s","auth":{"localhost:5443":{"username":"lab-user","password":"lab-pw-from-helper"}}'
 
 echo
 echo "== why (-v=4 shows each source's decision on stderr; never a password):"
 "$bin" --docker-config "$work/config.json" -v=4 2>&1 >/dev/null \
-  <<<'{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"localhost:5443/lab/busybox"}' | sed 's/^/   /'
+  <<<'{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"quay.io/team-b/app"}' | sed 's/^/   /'
 echo
 echo "== a malformed request: exit 1 and one line on stderr"
 if "$bin" --docker-config "$work/config.json" <<<'{"kind":"CredentialProviderRequest"' 2>&1; then fail=1; fi

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/node-credential-provider/node-credential-provider/provider"
+	"github.com/node-credential-provider/node-credential-provider/provider/credhelper"
 	"github.com/node-credential-provider/node-credential-provider/provider/match"
 )
 
@@ -17,6 +18,11 @@ type Source struct {
 	// Optional sources are part of a default search list: a missing file is
 	// silently skipped. A file the operator named must exist.
 	Optional bool
+	// Helpers configures the helpers the file's credsStore and credHelpers
+	// name (timeouts, environment); nil means each with defaults. Sources
+	// should share one func made with credhelper.Shared, so that a helper
+	// that hangs is waited for once per run.
+	Helpers func(name string) *credhelper.Helper
 }
 
 // Name implements provider.Source.
@@ -32,12 +38,34 @@ func (s *Source) Lookup(image string) (provider.Result, error) {
 		}
 		return provider.Result{}, fmt.Errorf("%s: %w", s.Path, describeOpenError(err))
 	}
-	res := f.Lookup(image)
-	var problems []error
+	res, err := f.Resolve(image, s.Helpers)
+	return res, s.errors(f, err)
+}
+
+// errors joins the file's broken entries and a helper's failure, each
+// prefixed with the path.
+func (s *Source) errors(f *File, helperErr error) error {
+	var errs []error
 	for _, p := range f.Problems {
-		problems = append(problems, fmt.Errorf("%s: %w", s.Path, p))
+		errs = append(errs, fmt.Errorf("%s: %w", s.Path, p))
 	}
-	return res, errors.Join(problems...)
+	if helperErr != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", s.Path, helperErr))
+	}
+	return errors.Join(errs...)
+}
+
+// Keys implements provider.Lister. A missing optional file has no keys.
+func (s *Source) Keys() ([]string, error) {
+	f, err := Load(s.Path)
+	if err != nil {
+		if s.Optional && errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%s: %w", s.Path, describeOpenError(err))
+	}
+	keys, err := f.Keys(s.Helpers)
+	return keys, s.errors(f, err)
 }
 
 // describeOpenError keeps a path error short: the path is already named.
@@ -145,9 +173,12 @@ func Sources(paths []string, kubeletRootDir string) []provider.Source {
 		paths = DefaultPaths(kubeletRootDir, home)
 		optional = true
 	}
+	// One Helper per name across the files, so a helper that hangs costs
+	// the run its timeout once.
+	helpers := credhelper.Shared(nil)
 	out := make([]provider.Source, 0, len(paths))
 	for _, p := range paths {
-		out = append(out, &Source{Path: p, Optional: optional})
+		out = append(out, &Source{Path: p, Optional: optional, Helpers: helpers})
 	}
 	return out
 }

@@ -1,0 +1,14 @@
+//go:build !unix
+
+package credhelper
+
+import "os/exec"
+
+func ownProcessGroup(cmd *exec.Cmd) {}
+
+func killProcessGroup(cmd *exec.Cmd) error {
+	if cmd.Process == nil {
+		return nil
+	}
+	return cmd.Process.Kill()
+}

@@ -1,0 +1,175 @@
+package podman
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+
+	"github.com/node-credential-provider/node-credential-provider/provider"
+	"github.com/node-credential-provider/node-credential-provider/provider/credhelper"
+	"github.com/node-credential-provider/node-credential-provider/provider/dockerconfig"
+	"github.com/node-credential-provider/node-credential-provider/provider/match"
+)
+
+// Source serves one containers auth.json.
+type Source struct {
+	Path string
+	// Optional sources are part of the default search list: a missing file
+	// is silently skipped. A file the operator named must exist.
+	Optional bool
+	// Helpers configures the helpers named in credHelpers; nil means each
+	// with defaults.
+	Helpers func(name string) *credhelper.Helper
+}
+
+// Name implements provider.Source.
+func (s *Source) Name() string { return s.Path }
+
+// load reads the file; a missing optional file is (nil, nil).
+func (s *Source) load() (*dockerconfig.File, error) {
+	f, err := dockerconfig.Load(s.Path)
+	if err != nil {
+		if s.Optional && errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("%s: %w", s.Path, err)
+	}
+	return f, nil
+}
+
+// Lookup implements provider.Source. The file is read on every lookup.
+func (s *Source) Lookup(image string) (provider.Result, error) {
+	f, err := s.load()
+	if f == nil {
+		if err == nil {
+			return provider.Result{Notes: []string{"no such file"}}, nil
+		}
+		return provider.Result{}, err
+	}
+	res, helperErr := Resolve(f, image, s.Helpers)
+	var errs []error
+	for _, p := range f.Problems {
+		errs = append(errs, fmt.Errorf("%s: %w", s.Path, p))
+	}
+	if helperErr != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", s.Path, helperErr))
+	}
+	return res, errors.Join(errs...)
+}
+
+// Resolve answers for image from a parsed auth.json: the credHelpers entry
+// for the registry, then the single most specific auths key.
+func Resolve(f *dockerconfig.File, image string, helpers func(string) *credhelper.Helper) (provider.Result, error) {
+	var res provider.Result
+	var helperErr error
+	registry := match.Registry(image)
+	if f.CredsStore != "" {
+		res.Notes = append(res.Notes, fmt.Sprintf("credsStore %q ignored: containers tools do not read it", f.CredsStore))
+	}
+	if name := f.CredHelpers[registry]; name != "" {
+		h := helper(helpers, name)
+		user, secret, found, err := h.Get(registry)
+		switch {
+		case err != nil:
+			helperErr = fmt.Errorf("credHelpers %q: %w", registry, err)
+		case !found:
+			res.Notes = append(res.Notes, fmt.Sprintf("%s has no credential for %q", h.Command(), registry))
+		default:
+			if ok, why := credhelper.Usable(user, secret); !ok {
+				res.Notes = append(res.Notes, fmt.Sprintf("%s: %q skipped: %s", h.Command(), registry, why))
+				break
+			}
+			res.Credentials = []provider.Credential{{Key: registry, Username: user, Password: secret}}
+			res.Notes = append(res.Notes, fmt.Sprintf("%s: %q answers", h.Command(), registry))
+			return res, nil
+		}
+	}
+	r := lookupAuths(f, image)
+	res.Credentials = r.Credentials
+	res.PathScoped = r.PathScoped
+	res.Notes = append(res.Notes, r.Notes...)
+	return res, helperErr
+}
+
+// lookupAuths picks the most specific auths key for image.
+func lookupAuths(f *dockerconfig.File, image string) provider.Result {
+	var res provider.Result
+	parts := splitImage(image)
+	var best *dockerconfig.Entry
+	var bestKey key
+	bestRank := 0
+	for i := range f.Entries { // sorted by Key: ties go to the first
+		e := &f.Entries[i]
+		k := parseKey(e.Key)
+		if !k.legacy && len(k.components) > 1 && k.components[0] == parts[0] {
+			res.PathScoped = true
+		}
+		if r := k.rank(parts); r > bestRank {
+			best, bestKey, bestRank = e, k, r
+		}
+	}
+	if best == nil {
+		return res
+	}
+	if !best.Usable() {
+		res.Notes = append(res.Notes, fmt.Sprintf("%q is the most specific key and has no username or password; podman would pull anonymously", best.Key))
+		return res
+	}
+	answer := bestKey.answerKey(parts[0])
+	if !match.Matches(answer, image) {
+		res.Notes = append(res.Notes, fmt.Sprintf("%q skipped: the kubelet would not match %q to the image", best.Key, answer))
+		return res
+	}
+	res.Credentials = []provider.Credential{{Key: answer, Username: best.Username, Password: best.Password}}
+	res.Notes = append(res.Notes, fmt.Sprintf("%q is the most specific key; answers as %q", best.Key, answer))
+	return res
+}
+
+func helper(helpers func(string) *credhelper.Helper, name string) *credhelper.Helper {
+	if helpers != nil {
+		if h := helpers(name); h != nil {
+			return h
+		}
+	}
+	return &credhelper.Helper{Name: name}
+}
+
+// Keys implements provider.Lister: the usable auths keys as they would
+// answer, and the credHelpers registries.
+func (s *Source) Keys() ([]string, error) {
+	f, err := s.load()
+	if f == nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	for i := range f.Entries {
+		if f.Entries[i].Usable() {
+			set[parseKey(f.Entries[i].Key).listKey()] = true
+		}
+	}
+	for reg, name := range f.CredHelpers {
+		if name != "" {
+			set[reg] = true
+		}
+	}
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var errs []error
+	for _, p := range f.Problems {
+		errs = append(errs, fmt.Errorf("%s: %w", s.Path, p))
+	}
+	return keys, errors.Join(errs...)
+}
+
+var (
+	_ provider.Source = (*Source)(nil)
+	_ provider.Lister = (*Source)(nil)
+)

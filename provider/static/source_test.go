@@ -1,0 +1,117 @@
+package static
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/node-credential-provider/node-credential-provider/provider"
+)
+
+func write(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLookup(t *testing.T) {
+	dir := t.TempDir()
+	user, pass := filepath.Join(dir, "username"), filepath.Join(dir, "password")
+	write(t, user, "robot\n")
+	write(t, pass, "pw-1\r\n")
+	s := &Source{MatchImages: []string{"https://registry.example.com/v2/", "*.corp.example", "quay.io/team-a"}, UsernameFile: user, PasswordFile: pass}
+	for _, tc := range []struct {
+		image      string
+		key        string
+		pathScoped bool
+	}{
+		{"registry.example.com/app", "registry.example.com", false},
+		{"build.corp.example/tools/x", "*.corp.example", false},
+		{"a.b.corp.example/x", "", false},
+		{"quay.io/team-a/app", "quay.io/team-a", true},
+		{"quay.io/team-b/app", "", true},
+		{"docker.io/library/nginx", "", false},
+	} {
+		res, err := s.Lookup(tc.image)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.image, err)
+		}
+		var want []provider.Credential
+		if tc.key != "" {
+			want = []provider.Credential{{Key: tc.key, Username: "robot", Password: "pw-1"}}
+		}
+		if !reflect.DeepEqual(res.Credentials, want) || res.PathScoped != tc.pathScoped {
+			t.Errorf("%s: %+v; want %+v pathScoped=%v", tc.image, res, want, tc.pathScoped)
+		}
+	}
+	keys, err := s.Keys()
+	if err != nil || !reflect.DeepEqual(keys, []string{"*.corp.example", "quay.io/team-a", "registry.example.com"}) {
+		t.Errorf("Keys = %q, %v", keys, err)
+	}
+}
+
+// A rotated password is used on the next lookup.
+func TestRotation(t *testing.T) {
+	dir := t.TempDir()
+	pass := filepath.Join(dir, "password")
+	write(t, pass, "old-token\n")
+	s := &Source{MatchImages: []string{"r.io"}, PasswordFile: pass}
+	st := &provider.Store{Sources: []provider.Source{s}}
+	if a := st.Resolve("r.io/app"); len(a.Credentials) != 1 || a.Credentials[0].Password != "old-token" || a.Credentials[0].Username != "" {
+		t.Fatalf("before: %+v", a)
+	}
+	// Rotate as a kubelet Secret mount or config management does: a new
+	// file renamed over the old one.
+	tmp := filepath.Join(dir, ".password.new")
+	write(t, tmp, "new-token\n")
+	if err := os.Rename(tmp, pass); err != nil {
+		t.Fatal(err)
+	}
+	if a := st.Resolve("r.io/app"); len(a.Credentials) != 1 || a.Credentials[0].Password != "new-token" {
+		t.Errorf("after: %+v", a)
+	}
+}
+
+func TestFileErrors(t *testing.T) {
+	const secret = "hunter2-static"
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big")
+	write(t, big, secret+strings.Repeat("x", MaxFileSize))
+	exact := filepath.Join(dir, "exact")
+	write(t, exact, strings.Repeat("y", MaxFileSize))
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	write(t, empty, "\n")
+	for _, tc := range []struct {
+		user, pass, want string
+	}{
+		{"", big, big + ": larger than 64 KiB, not a credential"},
+		{"", filepath.Join(dir, "missing"), filepath.Join(dir, "missing") + ": no such file or directory"},
+		{"", fifo, fifo + ": not a regular file"},
+		{filepath.Join(dir, "nouser"), exact, filepath.Join(dir, "nouser") + ": no such file or directory"},
+		{"", dir, dir + ": not a regular file"},
+	} {
+		s := &Source{MatchImages: []string{"r.io"}, UsernameFile: tc.user, PasswordFile: tc.pass}
+		res, err := s.Lookup("r.io/app")
+		if err == nil || err.Error() != tc.want || len(res.Credentials) != 0 {
+			t.Errorf("Lookup with %s: %+v, %v; want %q", tc.pass, res, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), secret) {
+			t.Errorf("error leaks: %v", err)
+		}
+	}
+	if got, err := ReadSecretFile(exact); err != nil || len(got) != MaxFileSize {
+		t.Errorf("a file of exactly MaxFileSize: %d, %v", len(got), err)
+	}
+	s := &Source{MatchImages: []string{"r.io"}, UsernameFile: empty, PasswordFile: empty}
+	if res, err := s.Lookup("r.io/app"); err != nil || len(res.Credentials) != 0 {
+		t.Errorf("empty files: %+v %v", res, err)
+	}
+}

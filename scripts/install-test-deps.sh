@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the unit tests use to exercise a real docker
+# credential helper (provider/dockerconfig TestRealPassHelper): Debian's
+# docker-credential-pass and -secretservice, pass, and gnupg. Idempotent:
+# does nothing when they are all installed. Without them that test skips.
+set -euo pipefail
+packages=(golang-docker-credential-helpers pass gnupg)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-test-deps: already installed: ${packages[*]}"
+  exit 0
+fi
+if ! command -v apt-get >/dev/null; then
+  echo "install-test-deps: no apt-get; install ${missing[*]} by hand (the real-helper test skips without them)" >&2
+  exit 0
+fi
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+echo "install-test-deps: apt-get update && apt-get install -y ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}"
