@@ -48,9 +48,20 @@ func TestDefaults(t *testing.T) {
 	if d := Default(); len(d.Sources) != 1 || d.CacheDurationValue() != time.Minute {
 		t.Errorf("Default() = %+v", d)
 	}
-	timeout, env := c.HelperSettings("pass")
-	if timeout != DefaultHelperTimeout || env != nil {
-		t.Errorf("helper defaults %v %v", timeout, env)
+	t.Setenv("HOME", "/home/x")
+	hs := c.HelperSettings("pass")
+	if hs.Timeout != DefaultHelperTimeout || hs.Env != nil || hs.CacheTTL != DefaultCacheTTL || len(hs.Watch) != 1 || hs.Watch[0] != "/home/x/.password-store" {
+		t.Errorf("helper defaults %+v", hs)
+	}
+	c2, err := Parse([]byte(head + "helpers: [{name: pass, cacheTTL: 30s, env: {PASSWORD_STORE_DIR: /s}}, {name: other, watch: [/w]}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hs := c2.HelperSettings("pass"); hs.CacheTTL != 30*time.Second || hs.Watch[0] != "/s" {
+		t.Errorf("pass settings %+v", hs)
+	}
+	if hs := c2.HelperSettings("other"); hs.CacheTTL != DefaultCacheTTL || hs.Watch[0] != "/w" {
+		t.Errorf("other settings %+v", hs)
 	}
 }
 

@@ -157,6 +157,14 @@ func (c *Config) Validate() []error {
 		}
 		seenHelper[h.Name] = true
 		checkDuration(f+".timeout", h.Timeout, MaxHelperTimeout)
+		if h.CacheTTL != "" {
+			checkDuration(f+".cacheTTL", h.CacheTTL, 0)
+		}
+		for j, w := range h.Watch {
+			if !filepath.IsAbs(w) {
+				bad(fmt.Sprintf("%s.watch[%d]", f, j), "must be an absolute path")
+			}
+		}
 		for k := range h.Env {
 			if !envName.MatchString(k) {
 				bad(f+".env", "%q is not an environment variable name", k)
@@ -253,13 +261,38 @@ func (c *Config) CacheDurationValue() time.Duration { return mustDuration(c.Cach
 func (c *Cache) TTLValue() time.Duration         { return mustDuration(c.TTL) }
 func (c *Cache) NegativeTTLValue() time.Duration { return mustDuration(c.NegativeTTL) }
 
+// HelperSettings are how one helper runs, defaults applied.
+type HelperSettings struct {
+	Timeout  time.Duration
+	Env      map[string]string
+	CacheTTL time.Duration
+	Watch    []string
+}
+
 // HelperSettings returns the settings of helper name: its entry in Helpers,
 // or the defaults.
-func (c *Config) HelperSettings(name string) (timeout time.Duration, env map[string]string) {
+func (c *Config) HelperSettings(name string) HelperSettings {
+	hs := HelperSettings{Timeout: DefaultHelperTimeout, CacheTTL: c.Cache.TTLValue()}
 	for _, h := range c.Helpers {
 		if h.Name == name {
-			return mustDuration(h.Timeout), h.Env
+			hs.Timeout, hs.Env, hs.Watch = mustDuration(h.Timeout), h.Env, h.Watch
+			if h.CacheTTL != "" {
+				hs.CacheTTL = mustDuration(h.CacheTTL)
+			}
 		}
 	}
-	return DefaultHelperTimeout, nil
+	if name == "pass" && len(hs.Watch) == 0 {
+		store := hs.Env["PASSWORD_STORE_DIR"]
+		if store == "" {
+			if home := hs.Env["HOME"]; home != "" {
+				store = filepath.Join(home, ".password-store")
+			} else if home, err := os.UserHomeDir(); err == nil {
+				store = filepath.Join(home, ".password-store")
+			}
+		}
+		if store != "" {
+			hs.Watch = []string{store}
+		}
+	}
+	return hs
 }

@@ -57,6 +57,14 @@ type Helper struct {
 	// only PATH, HOME, USER, LANG, XDG_RUNTIME_DIR and proxy variables. Put
 	// paths here (GNUPGHOME, PASSWORD_STORE_DIR), not secrets.
 	Env map[string]string `json:"env,omitempty"`
+	// CacheTTL bounds how long this helper's answers are reused from the
+	// node-local cache. Default cache.ttl.
+	CacheTTL string `json:"cacheTTL,omitempty"`
+	// Watch lists files or directories whose change means the helper's
+	// store changed, so cached answers are not served after it: rotated
+	// credentials are used on the next request, not after the TTL. Default
+	// for pass: its password store ($PASSWORD_STORE_DIR or ~/.password-store).
+	Watch []string `json:"watch,omitempty"`
 }
 
 // Source is one place credentials come from. Exactly one of DockerConfig,

@@ -5,7 +5,9 @@
 set -euo pipefail
 bin=${1:-bin/node-credential-provider}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# The helper's answers are cached in the kernel keyring under this run's
+# cache dir; purge them with the folder.
+trap '"$bin" cache purge --all --cache-dir "$work/cache" >/dev/null 2>&1; rm -rf "$work"' EXIT
 
 cat > "$work/config.json" <<'JSON'
 {
@@ -52,7 +54,7 @@ ask() { # image expected-substring
   req='{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"'"$1"'"}'
   echo
   echo "== the kubelet sends:   $req"
-  out=$("$bin" --docker-config "$work/config.json" --cache-duration 5m <<<"$req")
+  out=$("$bin" --docker-config "$work/config.json" --cache-dir "$work/cache" --cache-duration 5m <<<"$req")
   echo "   we answer:          $out"
   if [[ "$out" != *"$2"* ]]; then echo "   UNEXPECTED: wanted $2"; fail=1; fi
 }
@@ -64,7 +66,7 @@ ask localhost:5443/lab/busybox     '"cacheKeyType":"Registry","cacheDuration":"5
 
 echo
 echo "== why (-v=4 shows each source's decision on stderr; never a password):"
-"$bin" --docker-config "$work/config.json" -v=4 2>&1 >/dev/null \
+"$bin" --docker-config "$work/config.json" --cache-dir "$work/cache" -v=4 2>&1 >/dev/null \
   <<<'{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"quay.io/team-b/app"}' | sed 's/^/   /'
 echo
 echo "== a malformed request: exit 1 and one line on stderr"

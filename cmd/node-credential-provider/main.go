@@ -40,6 +40,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return runExplain(args[1:], stdout, stderr)
 		case "validate":
 			return runValidate(args[1:], stdout, stderr)
+		case "cache":
+			return runCache(args[1:], stdout, stderr)
 		case "version":
 			return runVersion(args[1:], stdout, stderr)
 		case "export-secret":
@@ -62,6 +64,7 @@ Usage:
   node-credential-provider validate [flags]         check our config and the kubelet's CredentialProviderConfig
   node-credential-provider export-secret [flags]    write imagePullSecrets from these sources (export-secret --help)
   node-credential-provider inspect FILE|-           show the registries of Secrets or a docker config (inspect --help)
+  node-credential-provider cache list|purge         the node-local cache of helper answers (cache --help)
   node-credential-provider version                  print the version
   node-credential-provider help                     print this help
 

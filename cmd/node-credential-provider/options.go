@@ -20,6 +20,8 @@ type sourceOptions struct {
 	dockerConfigs  []string
 	kubeletRootDir string
 	cacheDuration  time.Duration
+	cacheDir       string
+	noCache        bool
 }
 
 func (o *sourceOptions) register(fs *pflag.FlagSet) {
@@ -30,6 +32,8 @@ func (o *sourceOptions) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.kubeletRootDir, "kubelet-root-dir", "/var/lib/kubelet", "the kubelet's --root-dir, first place of the default search list")
 	fs.DurationVar(&o.cacheDuration, "cache-duration", config.DefaultCacheDuration,
 		"how long the kubelet may cache an answer with credentials (overrides the config's cacheDuration); 0s: ask us on every pull; misses are never cached")
+	fs.StringVar(&o.cacheDir, "cache-dir", config.DefaultCacheDir, "directory of the node-local cache of helper answers (overrides the config's cache.dir; holds locks only, values live in the kernel keyring)")
+	fs.BoolVar(&o.noCache, "no-cache", false, "do not use the node-local cache: every request runs the helpers")
 }
 
 // load returns the configuration the flags describe.
@@ -54,6 +58,15 @@ func (o *sourceOptions) load(fs *pflag.FlagSet) (*config.Config, error) {
 	if fs.Changed("cache-duration") || o.configFile == "" {
 		cfg.CacheDuration = o.cacheDuration.String()
 	}
+	if fs.Changed("cache-dir") || o.configFile == "" {
+		cfg.Cache.Dir = o.cacheDir
+	}
+	if o.noCache {
+		cfg.Cache.Disabled = true
+	}
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
 	return cfg, nil
 }
 
@@ -69,11 +82,11 @@ func (o *sourceOptions) resolve(cfg *config.Config, req *plugin.Request, image s
 }
 
 func (o *sourceOptions) resolveFor(cfg *config.Config, image string, id scope.Identity) (provider.Answer, error) {
-	store, err := cfg.Build(config.BuildOptions{KubeletRootDir: o.kubeletRootDir, Identity: id})
+	run, err := cfg.Build(config.BuildOptions{KubeletRootDir: o.kubeletRootDir, Identity: id})
 	if err != nil {
 		return provider.Answer{}, err
 	}
-	ans := store.Resolve(image)
+	ans := run.Resolve(image)
 	if id.HasToken {
 		klog.V(2).Infof("image %s requested for %s", image, id)
 	}

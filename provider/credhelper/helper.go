@@ -1,6 +1,7 @@
 package credhelper
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +46,8 @@ type Helper struct {
 	// Program runs the helper; nil execs the real binary (Exec). Tests
 	// inject fakes.
 	Program client.ProgramFunc
+	// Caching, when set, keeps answers in the node-local cache.
+	Caching *Caching
 
 	// broken remembers that the helper hung, is missing or flooded its
 	// output: later calls on this Helper fail at once, so that one bad
@@ -94,6 +97,30 @@ func checkName(name string) error {
 // found" answer, and an empty credential, are found == false with no error.
 // username may be IdentityTokenUsername; see Usable.
 func (h *Helper) Get(serverURL string) (username, secret string, found bool, err error) {
+	v, err := h.cached("get", serverURL, func() ([]byte, time.Duration, error) {
+		user, secret, found, err := h.get(serverURL)
+		if err != nil || !found {
+			return nil, 0, err
+		}
+		ttl := time.Duration(0)
+		if h.Caching != nil {
+			ttl = h.Caching.TTL
+		}
+		v, _ := json.Marshal(storedCredential{Username: user, Secret: secret})
+		return v, lifetime(secret, ttl, time.Now()), nil
+	})
+	if err != nil || len(v) == 0 {
+		return "", "", false, err
+	}
+	s, err := decodeStored(v)
+	if err != nil {
+		return "", "", false, fmt.Errorf("%s get: %w", h.Command(), err)
+	}
+	return s.Username, s.Secret, true, nil
+}
+
+// get asks the helper itself.
+func (h *Helper) get(serverURL string) (username, secret string, found bool, err error) {
 	prog, err := h.program(credentials.ActionGet)
 	if err != nil {
 		return "", "", false, err
@@ -112,9 +139,31 @@ func (h *Helper) Get(serverURL string) (username, secret string, found bool, err
 	return creds.Username, creds.Secret, true, nil
 }
 
-// List asks the helper for every server URL it holds a credential for,
-// mapped to the username. Secrets are not part of a helper's list.
+// List returns the helper's server URLs and usernames, through the cache.
 func (h *Helper) List() (map[string]string, error) {
+	v, err := h.cached("list", "", func() ([]byte, time.Duration, error) {
+		m, err := h.list()
+		if err != nil || len(m) == 0 {
+			return nil, 0, err
+		}
+		v, _ := json.Marshal(m)
+		ttl := time.Duration(0)
+		if h.Caching != nil {
+			ttl = h.Caching.TTL
+		}
+		return v, ttl, nil
+	})
+	if err != nil || len(v) == 0 {
+		return map[string]string{}, err
+	}
+	var m map[string]string
+	if json.Unmarshal(v, &m) != nil {
+		return nil, fmt.Errorf("%s list: %w", h.Command(), errBadCached)
+	}
+	return m, nil
+}
+
+func (h *Helper) list() (map[string]string, error) {
 	prog, err := h.program(credentials.ActionList)
 	if err != nil {
 		return nil, err
@@ -127,7 +176,6 @@ func (h *Helper) List() (map[string]string, error) {
 	return m, nil
 }
 
-// fail describes a failed call and remembers a helper that cannot run.
 func (h *Helper) fail(action string, rec *recorder, libErr error) error {
 	err := h.describe(action, rec, libErr)
 	var he *helperError

@@ -43,9 +43,8 @@ func TestCollect(t *testing.T) {
 		"https://index.docker.io/v1/": {"auth":"`+dockerconfig.EncodeAuth("hub", "hubpass")+`"},
 		"quay.io/team-a":              {"username":"a","password":"pa"},
 		"*.example.com":               {"username":"w","password":"pw"},
-		"localhost:5443":              {"username":"l","password":"pl"},
-		"store.io":                    {}
-	},"credsStore":"desktop"}`)
+		"localhost:5443":              {"username":"l","password":"pl"}
+	}}`)
 	second := writeConfig(t, `{"auths":{
 		"quay.io":        {"username":"q","password":"pq"},
 		"localhost:5443": {"username":"shadowed","password":"x"},
