@@ -235,3 +235,35 @@ func logHasLine(log string, parts ...string) bool {
 	}
 	return false
 }
+
+// Rotation through a credential helper: the registry's password changes
+// and so does the pass store; the next pull uses the new one. The kubelet
+// does not cache (--cache-duration=0s) and our cache must notice that the
+// store changed (helpers[].watch defaults to pass's store for pass).
+func caseHelperRotation(t *testing.T, c Cluster) {
+	requireSourceKind(t, c, "credentialHelper", "credentialHelper: {helper: ncp-e2e-probe}")
+	reg := c.Registry()
+	const user = "helper-rotating-user"
+	old, next := "old-h-"+reg.Password(), "new-h-"+reg.Password()
+	reg.SetUser(t, user, old)
+	env := passStore(t, c)
+	storeInPass(t, c, env, reg.Host(), user, old)
+	dockerCfg := c.WriteFile(t, "pass/config.json", []byte(`{"credsStore":"pass"}`))
+	cacheDir := filepath.Dir(c.WriteFile(t, "cache/.keep", nil))
+	cfg := c.WriteFile(t, "ncp-config.yaml", []byte(helperConfig(dockerCfg, "pass", env,
+		fmt.Sprintf("cache: {dir: %s, ttl: 10m}\n", cacheDir))))
+	purgeCache(t, c, cfg)
+	c.SetProviderConfig(t, SingleFile(NewProviderConfig(ourProvider(c, "--config="+cfg, "--cache-duration=0s"))))
+	before := c.RunPod(t, PodSpec{Name: "helper-rotation-before", Image: reg.FreshImage(t, "helper-rotation-before")})
+	c.WaitPodRunning(t, before, runTimeout)
+
+	// The registry rotates; the store still holds (and the cache serves)
+	// the old password: refused.
+	reg.SetUser(t, user, next)
+	stale := c.RunPod(t, PodSpec{Name: "helper-rotation-stale", Image: reg.FreshImage(t, "helper-rotation-stale")})
+	requireUnauthorized(t, c.WaitPullFailed(t, stale, failTimeout))
+
+	storeInPass(t, c, env, reg.Host(), user, next)
+	after := c.RunPod(t, PodSpec{Name: "helper-rotation-after", Image: reg.FreshImage(t, "helper-rotation-after")})
+	c.WaitPodRunning(t, after, runTimeout)
+}

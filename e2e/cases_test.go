@@ -37,10 +37,11 @@ var Cases = []Case{
 	{"wrong-apiversion-response-fails", caseFixedResponse(CredentialProviderV1beta1, false)},
 	{"burst-of-pulls-runs", caseBurst},
 	{"rotated-password-next-pull-runs", caseRotation},
-	// cases_sources_test.go: skipped, with the reason, while the plugin lacks the source kind.
+	// cases_sources_test.go: each skips, saying why, when the plugin lacks the source kind.
 	{"credential-helper-pass-runs", caseCredentialHelper},
 	{"podman-auth-two-namespaces-run", casePodmanNamespaces},
 	{"burst-on-helper-costs-one-call", caseHelperBurst},
+	{"helper-rotated-password-next-pull-runs", caseHelperRotation},
 }
 
 const (
