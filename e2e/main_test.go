@@ -86,12 +86,26 @@ func runMain(m *testing.M) int {
 		os.Exit(1)
 	}()
 
-	if err := setup(ws, &node); err != nil {
-		teardown()
-		return setupFailed(err)
+	if os.Getenv(envKubeconfig) != "" {
+		// A kind cluster (e2e/kind/run.sh): the same cases, no local kubelet.
+		plugin, err := pluginPath()
+		var kc *KindCluster
+		if err == nil {
+			kc, err = SetupKind(ws, plugin)
+		}
+		if err != nil {
+			teardown()
+			return setupFailed(err)
+		}
+		cluster = kc
+	} else {
+		if err := setup(ws, &node); err != nil {
+			teardown()
+			return setupFailed(err)
+		}
+		cluster = node
+		local.ws, local.node = ws, node
 	}
-	cluster = node
-	local.ws, local.node = ws, node
 	Logf("setup done in %.1fs", time.Since(start).Seconds())
 
 	code := m.Run()
@@ -116,16 +130,9 @@ func setup(ws *Workspace, nodeOut **KubeletNode) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("the e2e suite needs root (it runs containerd and a kubelet)")
 	}
-	repo, err := repoRoot()
+	plugin, err := pluginPath()
 	if err != nil {
 		return err
-	}
-	plugin := os.Getenv(envPlugin)
-	if plugin == "" {
-		plugin = filepath.Join(repo, "bin", PluginName)
-	}
-	if st, err := os.Stat(plugin); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-		return fmt.Errorf("plugin binary %s missing or not executable: run `make build` (or set %s)", plugin, envPlugin)
 	}
 	kubeBin := os.Getenv(envKubeBin)
 	if kubeBin == "" {
@@ -196,6 +203,22 @@ func setup(ws *Workspace, nodeOut **KubeletNode) error {
 		}
 		return err
 	})
+}
+
+// pluginPath is the plugin binary under test.
+func pluginPath() (string, error) {
+	plugin := os.Getenv(envPlugin)
+	if plugin == "" {
+		repo, err := repoRoot()
+		if err != nil {
+			return "", err
+		}
+		plugin = filepath.Join(repo, "bin", PluginName)
+	}
+	if st, err := os.Stat(plugin); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("plugin binary %s missing or not executable: run `make build` (or set %s)", plugin, envPlugin)
+	}
+	return plugin, nil
 }
 
 func setupFailed(err error) int {

@@ -9,6 +9,8 @@ require (
 	k8s.io/kubernetes v1.37.2
 )
 
+require github.com/docker/docker-credential-helpers v0.9.13 // indirect
+
 require (
 	cel.dev/expr v0.25.1 // indirect
 	cyphar.com/go-pathrs v0.2.5 // indirect
