@@ -15,7 +15,7 @@ VPKG     := k8s.io/component-base/version
 LDFLAGS  := -s -w -X $(VPKG).gitVersion=$(VERSION) -X $(VPKG).gitCommit=$(COMMIT) -X $(VPKG).buildDate=$(BUILT) \
             -X $(VPKG).gitMajor=0 -X $(VPKG).gitMinor=1 -X $(VPKG).gitTreeState=$(if $(findstring dirty,$(VERSION)),dirty,clean)
 
-.PHONY: build demo test unit lint e2e clean
+.PHONY: build demo test unit lint e2e bench clean
 
 ## build: a static, stripped, version-stamped binary in bin/
 build:
@@ -42,6 +42,12 @@ unit:
 ## e2e: a real kubelet, containerd and password-protected registry on this machine
 e2e: build
 	e2e/run.sh
+
+## bench: per-process timings against a floor binary, the burst, export vs kubectl, Go benchmarks
+bench:
+	scripts/install-test-deps.sh
+	$(GO) test -run '^$$' -bench . -benchmem ./provider/match ./provider/plugin ./cache
+	$(GO) run ./cmd/ncp-bench
 
 clean:
 	rm -rf bin
