@@ -15,7 +15,7 @@ VPKG     := k8s.io/component-base/version
 LDFLAGS  := -s -w -X $(VPKG).gitVersion=$(VERSION) -X $(VPKG).gitCommit=$(COMMIT) -X $(VPKG).buildDate=$(BUILT) \
             -X $(VPKG).gitMajor=0 -X $(VPKG).gitMinor=1 -X $(VPKG).gitTreeState=$(if $(findstring dirty,$(VERSION)),dirty,clean)
 
-.PHONY: build demo test unit lint e2e e2e-kind kind-config keyring-parity clean
+.PHONY: build demo test unit lint e2e e2e-kind kind-config keyring-parity bench clean
 
 ## build: a static, stripped, version-stamped binary in bin/
 build:
@@ -56,6 +56,12 @@ e2e-kind:
 ## kind-config: e2e/kind/kind-config.yaml decoded with kind's own types, mounts and flags lined up
 kind-config:
 	cd e2e/kind && $(GO) test -count=1 ./...
+
+## bench: per-process timings against a floor binary, the burst, export vs kubectl, Go benchmarks
+bench:
+	scripts/install-test-deps.sh
+	$(GO) test -run '^$$' -bench . -benchmem ./provider/match ./provider/plugin ./cache
+	$(GO) run ./cmd/ncp-bench
 
 clean:
 	rm -rf bin

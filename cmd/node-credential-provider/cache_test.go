@@ -161,3 +161,37 @@ func TestUnusableCacheDegrades(t *testing.T) {
 		t.Errorf("want one warning and no secret, stderr: %q", r.stderr)
 	}
 }
+
+// A helper named directly in the config answers for the images its
+// matchImages select, and for no other.
+func TestCredentialHelperSource(t *testing.T) {
+	f := newCacheFixture(t)
+	cfg := writeFile(t, f.dir, "helper-source.yaml", fmt.Sprintf(`apiVersion: config.node-credential-provider.io/v1alpha1
+kind: NodeCredentialProviderConfig
+cache: {disabled: true}
+sources:
+  - name: counter-direct
+    credentialHelper: {helper: counter}
+    matchImages: ["burst.example.com"]
+`), 0o600)
+	run := func(image string) result {
+		cmd := exec.Command(binary, "--config", cfg)
+		cmd.Stdin = strings.NewReader(request(image))
+		cmd.Env = append(os.Environ(), f.env...)
+		var so, se bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &so, &se
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return result{code, so.String(), se.String()}
+	}
+	if r := run("burst.example.com/app"); r.code != 0 || !strings.Contains(r.stdout, `"auth":{"burst.example.com":{"username":"burst-user","password":"pw-one"}}`) {
+		t.Errorf("matching image: %+v", r)
+	}
+	calls := f.callCount(t)
+	if r := run("other.example.com/app"); r.code != 0 || !strings.Contains(r.stdout, `"auth":{}`) || f.callCount(t) != calls {
+		t.Errorf("other image: %+v (helper calls %d -> %d)", r, calls, f.callCount(t))
+	}
+}

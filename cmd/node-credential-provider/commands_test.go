@@ -175,3 +175,43 @@ func TestConfigFlagErrors(t *testing.T) {
 		t.Errorf("%+v", r)
 	}
 }
+
+// Every source kind, configured in one file, answers through the binary.
+func TestAllSourceKindsFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	auth := writeFile(t, dir, "auth.json", `{"auths":{
+		"quay.io/team-a":{"auth":"`+b64("team-a:pa")+`"},
+		"quay.io/team-b/app":{"auth":"`+b64("team-b:pb")+`"},
+		"quay.io":{"auth":"`+b64("quay:pq")+`"}}}`, 0o600)
+	user := writeFile(t, dir, "username", "mirror-bot\n", 0o600)
+	pass := writeFile(t, dir, "password", "mirror-pw-1\n", 0o600)
+	cfg := writeFile(t, dir, "ncp.yaml", `apiVersion: config.node-credential-provider.io/v1alpha1
+kind: NodeCredentialProviderConfig
+cache: {disabled: true}
+sources:
+  - name: podman
+    podmanAuth: {path: `+auth+`}
+  - name: mirror
+    static: {usernameFile: `+user+`, passwordFile: `+pass+`}
+    matchImages: ["mirror.example.com:5443"]
+`, 0o600)
+	for _, tc := range []struct{ image, want string }{
+		{"quay.io/team-a/app", `"cacheKeyType":"Image","cacheDuration":"1m0s","auth":{"quay.io/team-a":{"username":"team-a","password":"pa"}}`},
+		{"quay.io/team-b/app", `"auth":{"quay.io/team-b/app":{"username":"team-b","password":"pb"}}`},
+		{"quay.io/team-c/app", `"auth":{"quay.io":{"username":"quay","password":"pq"}}`},
+		{"mirror.example.com:5443/lib/app", `"cacheKeyType":"Registry","cacheDuration":"1m0s","auth":{"mirror.example.com:5443":{"username":"mirror-bot","password":"mirror-pw-1"}}`},
+		{"mirror.example.com/lib/app", `"auth":{}`},
+	} {
+		r := runBinary(t, request(tc.image), "--config", cfg)
+		if r.code != 0 || !strings.Contains(r.stdout, tc.want) {
+			t.Errorf("%s: %+v\nwant %s", tc.image, r, tc.want)
+		}
+	}
+	// A rotated password file is served on the next request.
+	if err := os.WriteFile(pass, []byte("mirror-pw-2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := runBinary(t, request("mirror.example.com:5443/lib/app"), "--config", cfg); !strings.Contains(r.stdout, `"password":"mirror-pw-2"`) {
+		t.Errorf("after rotation: %+v", r)
+	}
+}

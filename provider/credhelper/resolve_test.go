@@ -234,3 +234,18 @@ func TestShared(t *testing.T) {
 		t.Errorf("nil configure: %+v", d)
 	}
 }
+
+// Without matchImages the source asks the helper about every image; the
+// configuration layer restricts it when the operator set patterns.
+func TestSourceWithoutMatchImages(t *testing.T) {
+	f := &fake{get: map[string]reply{"r.io": {out: `{"ServerURL":"r.io","Username":"u","Secret":"s"}`}}}
+	src := &Source{Helper: &Helper{Name: "fake", Program: f.program}}
+	res, err := src.Lookup("r.io/app")
+	if err != nil || len(res.Credentials) != 1 || res.Credentials[0].Key != "r.io" {
+		t.Errorf("%+v %v", res, err)
+	}
+	keys, err := src.Keys()
+	if err != nil || len(keys) != 1 || keys[0] != "r.io" {
+		t.Errorf("keys %v %v", keys, err)
+	}
+}

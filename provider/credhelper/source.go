@@ -13,7 +13,8 @@ import (
 type Source struct {
 	Helper *Helper
 	// MatchImages are patterns with the kubelet's matchImages syntax; the
-	// helper is asked only about images one of them matches.
+	// helper is asked only about images one of them matches. Empty: every
+	// image (the configuration layer restricts sources itself).
 	MatchImages []string
 }
 
@@ -35,6 +36,9 @@ func (s *Source) Lookup(image string) (provider.Result, error) {
 			pathScoped = true
 		}
 	}
+	if len(s.MatchImages) == 0 {
+		return Resolve(s.Helper, image)
+	}
 	if matched == "" {
 		return provider.Result{Notes: []string{"no matchImages pattern matches"}}, nil
 	}
@@ -49,8 +53,8 @@ func (s *Source) Lookup(image string) (provider.Result, error) {
 // answers for the images of a path pattern).
 func (s *Source) Keys() ([]string, error) {
 	all, err := Keys(s.Helper)
-	if err != nil {
-		return nil, err
+	if err != nil || len(s.MatchImages) == 0 {
+		return all, err
 	}
 	var keys []string
 	for _, k := range all {

@@ -69,15 +69,16 @@ func parse(s string) (parsed, bool) {
 // rules. A pattern or image that does not parse matches nothing, as in the
 // kubelet.
 func Matches(pattern, image string) bool {
-	g, ok := parse(pattern)
-	if !ok {
-		return false
+	g, t, ok := parseBoth(pattern, image)
+	return ok && matchParsed(g, t)
+}
+
+func parseBoth(pattern, image string) (g, t parsed, ok bool) {
+	if g, ok = parse(pattern); !ok {
+		return g, t, false
 	}
-	t, ok := parse(image)
-	if !ok {
-		return false
-	}
-	return matchParsed(g, t)
+	t, ok = parse(image)
+	return g, t, ok
 }
 
 func matchParsed(g, t parsed) bool {
@@ -100,16 +101,9 @@ func matchParsed(g, t parsed) bool {
 // its path) matches image's host. It tells whether a path-scoped key could
 // apply to some image on the same registry as image.
 func SameHost(pattern, image string) bool {
-	g, ok := parse(pattern)
-	if !ok {
-		return false
-	}
-	t, ok := parse(image)
-	if !ok {
-		return false
-	}
+	g, t, ok := parseBoth(pattern, image)
 	g.path = ""
-	return matchParsed(g, t)
+	return ok && matchParsed(g, t)
 }
 
 // HasPath reports whether a normalized key is scoped to a repository path

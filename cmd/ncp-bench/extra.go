@@ -1,0 +1,263 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// helperEnv is a throwaway pass store: gpg home and password store.
+type helperEnv struct {
+	home, gnupg, store string
+	name               string // helper name: "pass", or "bench" (a stand-in script)
+	real               bool
+}
+
+func (h *helperEnv) env() []string {
+	return []string{"GNUPGHOME=" + h.gnupg, "PASSWORD_STORE_DIR=" + h.store, "HOME=" + h.home}
+}
+
+const (
+	helperRegistry = "helper.example.com"
+	helperUser     = "bench-user"
+	helperSecret   = "bench-secret"
+)
+
+var helper *helperEnv
+
+// setupHelper stores one credential in Debian's docker-credential-pass when
+// it is installed (scripts/install-test-deps.sh), or else in a stand-in
+// shell-script helper, and says which in the report.
+func setupHelper(work string) (*helperEnv, error) {
+	h := &helperEnv{}
+	var err error
+	// gpg-agent sockets need a short path.
+	if h.home, err = os.MkdirTemp("/tmp", "ncpb"); err != nil {
+		return nil, err
+	}
+	h.gnupg, h.store = filepath.Join(h.home, "g"), filepath.Join(h.home, "s")
+	if err := os.Mkdir(h.gnupg, 0o700); err != nil {
+		return nil, err
+	}
+	have := true
+	for _, b := range []string{"docker-credential-pass", "pass", "gpg", "gpgconf"} {
+		if _, err := exec.LookPath(b); err != nil {
+			have = false
+		}
+	}
+	if have {
+		h.name, h.real = "pass", true
+		steps := [][]string{
+			{"gpg", "--batch", "--passphrase", "", "--quick-gen-key", "ncp-bench@example.invalid", "default", "default", "never"},
+			{"pass", "init", "ncp-bench@example.invalid"},
+		}
+		for _, s := range steps {
+			if err := h.run("", s...); err != nil {
+				return nil, err
+			}
+		}
+		return h, h.run(fmt.Sprintf(`{"ServerURL":%q,"Username":%q,"Secret":%q}`, helperRegistry, helperUser, helperSecret), "docker-credential-pass", "store")
+	}
+	h.name = "bench"
+	script := fmt.Sprintf("#!/bin/sh\ncase \"$1\" in get) read s; sleep 0.02; printf '{\"ServerURL\":\"%%s\",\"Username\":\"%s\",\"Secret\":\"%s\"}' \"$s\";; list) echo '{}';; esac\n", helperUser, helperSecret)
+	return h, os.WriteFile(filepath.Join(work, "docker-credential-bench"), []byte(script), 0o755)
+}
+
+func (h *helperEnv) run(stdin string, args ...string) error {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), h.env()...)
+	cmd.Stdin = strings.NewReader(stdin)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+func (h *helperEnv) cleanup() {
+	if h == nil {
+		return
+	}
+	cmd := exec.Command("gpgconf", "--kill", "gpg-agent")
+	cmd.Env = append(os.Environ(), h.env()...)
+	_ = cmd.Run()
+	os.RemoveAll(h.home)
+}
+
+// helperConfig writes our config for a helper-backed registry, with the
+// cache in work (or disabled).
+func helperConfig(work string, h *helperEnv, cacheOn bool, dockerConfig string) (string, error) {
+	cfg := fmt.Sprintf(`apiVersion: config.node-credential-provider.io/v1alpha1
+kind: NodeCredentialProviderConfig
+cache: {dir: %s, disabled: %v}
+helpers:
+  - name: %s
+    timeout: 30s
+    env: {GNUPGHOME: %s, PASSWORD_STORE_DIR: %s, HOME: %s}
+sources:
+  - dockerConfig: {paths: [%s]}
+`, filepath.Join(work, "cache"), !cacheOn, h.name, h.gnupg, h.store, h.home, dockerConfig)
+	name := "ncp-cache.yaml"
+	if !cacheOn {
+		name = "ncp-nocache.yaml"
+	}
+	p := filepath.Join(work, name)
+	return p, os.WriteFile(p, []byte(cfg), 0o600)
+}
+
+func helperRequest(image string) string {
+	return `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"` + image + `"}` + "\n"
+}
+
+func extraScenarios(root, work, ours string) []*scenario {
+	h, err := setupHelper(work)
+	if err != nil {
+		fail(fmt.Errorf("setting up the helper: %w", err))
+	}
+	helper = h
+	os.Setenv("PATH", work+string(os.PathListSeparator)+os.Getenv("PATH"))
+	dockerCfg := filepath.Join(work, "helper-config.json")
+	if err := os.WriteFile(dockerCfg, []byte(fmt.Sprintf(`{"auths":{%q:{}},"credsStore":%q}`, helperRegistry, h.name)), 0o600); err != nil {
+		fail(err)
+	}
+	cached, err := helperConfig(work, h, true, dockerCfg)
+	if err != nil {
+		fail(err)
+	}
+	uncached, err := helperConfig(work, h, false, dockerCfg)
+	if err != nil {
+		fail(err)
+	}
+	want := fmt.Sprintf(`%q:{"username":%q,"password":%q}`, helperRegistry, helperUser, helperSecret)
+	kind := "Debian docker-credential-pass"
+	if !h.real {
+		kind = "stand-in shell helper (pass not installed)"
+	}
+	hit := &scenario{name: "helper-backed registry, served from our cache (" + kind + ")", bin: ours, args: []string{"--config", cached}, stdin: helperRequest(helperRegistry + "/app"), expect: want, target: 2.0}
+	// Warm the cache once.
+	if _, _, out, err := timeOne(hit); err != nil || !strings.Contains(out, want) {
+		fail(fmt.Errorf("warming the cache: %v %s", err, out))
+	}
+	direct := &scenario{name: "direct helper call: docker-credential-" + h.name + " get", bin: "docker-credential-" + h.name, args: []string{"get"}, env: h.env(), stdin: helperRegistry, expect: helperUser}
+	miss := &scenario{name: "helper-backed registry, --no-cache (helper on every request)", bin: ours, args: []string{"--config", uncached}, stdin: helperRequest(helperRegistry + "/app"), expect: want}
+	return []*scenario{hit, direct, miss}
+}
+
+func extraReports(root, work, ours string) []string {
+	defer helper.cleanup()
+	defer exec.Command(ours, "cache", "purge", "--all", "--cache-dir", filepath.Join(work, "cache")).Run()
+	return []string{burstReport(work, ours), exportReport(work, ours)}
+}
+
+// burstReport runs 64 plugin processes at once, for 64 distinct images on
+// one helper-backed registry, through a wrapper that counts helper calls.
+func burstReport(work, ours string) string {
+	const n = 64
+	dir := filepath.Join(work, "burst")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "burst: " + err.Error()
+	}
+	calls := filepath.Join(dir, "calls")
+	real, err := exec.LookPath("docker-credential-" + helper.name)
+	if err != nil {
+		return "burst: " + err.Error()
+	}
+	wrapper := fmt.Sprintf("#!/bin/sh\necho \"$1\" >> %q\nexec %q \"$@\"\n", calls, real)
+	if err := os.WriteFile(filepath.Join(dir, "docker-credential-counted"), []byte(wrapper), 0o755); err != nil {
+		return "burst: " + err.Error()
+	}
+	const registry = "burst.example.com"
+	// The stand-in helper answers any server; pass needs the credential stored.
+	if helper.real {
+		if err := helper.run(fmt.Sprintf(`{"ServerURL":%q,"Username":%q,"Secret":%q}`, registry, helperUser, helperSecret), "docker-credential-pass", "store"); err != nil {
+			return "burst: " + err.Error()
+		}
+	}
+	dockerCfg := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(dockerCfg, []byte(fmt.Sprintf(`{"auths":{%q:{}},"credsStore":"counted"}`, registry)), 0o600); err != nil {
+		return "burst: " + err.Error()
+	}
+	h := *helper
+	h.name = "counted"
+	cfg, err := helperConfig(dir, &h, true, dockerCfg)
+	if err != nil {
+		return "burst: " + err.Error()
+	}
+	defer exec.Command(ours, "cache", "purge", "--all", "--cache-dir", filepath.Join(dir, "cache")).Run()
+	want := fmt.Sprintf(`%q:{"username":%q,"password":%q}`, registry, helperUser, helperSecret)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wrong := 0
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			cmd := exec.Command(ours, "--config", cfg)
+			cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+			cmd.Stdin = strings.NewReader(helperRequest(fmt.Sprintf("%s/img-%02d", registry, i)))
+			out, err := cmd.Output()
+			if err != nil || !bytes.Contains(out, []byte(want)) {
+				mu.Lock()
+				wrong++
+				mu.Unlock()
+			}
+		}(i)
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	b, _ := os.ReadFile(calls)
+	count := strings.Count(string(b), "\n")
+	verdict := "met"
+	if count != 1 || wrong != 0 {
+		verdict = "NOT met"
+	}
+	return fmt.Sprintf("burst: %d concurrent plugin processes, %d distinct images on one helper-backed registry (%s): %d wrong answers, %d helper call(s), %s total wall time (target: every answer correct, exactly one helper call: %s)",
+		n, n, helper.name, wrong, count, wall.Round(time.Millisecond), verdict)
+}
+
+// exportReport times one export-secret for 100 namespaces and 3 registries
+// against one kubectl create secret docker-registry --dry-run=client.
+func exportReport(work, ours string) string {
+	cfg := filepath.Join(work, "export-config.json")
+	if err := os.WriteFile(cfg, []byte(`{"auths":{"a.example.com":{"username":"a","password":"pa"},"b.example.com:5443":{"username":"b","password":"pb"},"https://index.docker.io/v1/":{"username":"h","password":"ph"}}}`), 0o600); err != nil {
+		return "export: " + err.Error()
+	}
+	args := []string{"export-secret", "--name", "regcred", "--docker-config", cfg, "--no-cache",
+		"--registry", "a.example.com", "--registry", "b.example.com:5443", "--registry", "https://index.docker.io/v1/"}
+	for i := 0; i < 100; i++ {
+		args = append(args, "--namespace", fmt.Sprintf("ns-%03d", i))
+	}
+	const rounds = 20
+	var ours100, kubectl1 []time.Duration
+	kubectl, kerr := exec.LookPath("kubectl")
+	for i := 0; i < rounds; i++ {
+		s := time.Now()
+		out, err := exec.Command(ours, args...).Output()
+		if err != nil || bytes.Count(out, []byte("kind: Secret")) != 100 {
+			return fmt.Sprintf("export: export-secret failed: %v", err)
+		}
+		ours100 = append(ours100, time.Since(s))
+		if kerr == nil {
+			s = time.Now()
+			cmd := exec.Command(kubectl, "create", "secret", "docker-registry", "regcred", "--namespace", "ns-000",
+				"--docker-server", "a.example.com", "--docker-username", "a", "--docker-password", "pa", "--dry-run=client", "-o", "yaml")
+			cmd.Env = append(os.Environ(), "KUBECONFIG="+filepath.Join(work, "no-kubeconfig"))
+			if err := cmd.Run(); err != nil {
+				return fmt.Sprintf("export: kubectl failed: %v", err)
+			}
+			kubectl1 = append(kubectl1, time.Since(s))
+		}
+	}
+	line := fmt.Sprintf("export: one export-secret for 100 namespaces x 3 registries: median %s", ms(medianD(ours100)))
+	if kerr == nil {
+		line += fmt.Sprintf("; one kubectl create secret docker-registry --dry-run=client (1 namespace, 1 registry): median %s (%d interleaved rounds)", ms(medianD(kubectl1)), rounds)
+	} else {
+		line += "; kubectl not found, no comparison"
+	}
+	return line
+}

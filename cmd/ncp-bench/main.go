@@ -1,0 +1,261 @@
+// Command ncp-bench measures node-credential-provider the way the kubelet
+// runs it: one process per request, started with os/exec, the request on
+// stdin. It builds our binary and a floor binary (a static Go program that
+// reads stdin and prints a fixed response) in the same run, times them
+// interleaved, and prints a table of medians and ratios to the floor
+// measured pair by pair, so machine noise and slow process start cancel out.
+//
+// It is a benchmark, not a test: it prints numbers and says which targets
+// were met; `make bench` runs it.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+const request = `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"localhost:5443/lab/busybox"}` + "\n"
+
+const floorSource = `package main
+
+import (
+	"io"
+	"os"
+)
+
+func main() {
+	io.ReadAll(os.Stdin)
+	os.Stdout.WriteString(` + "`" + `{"kind":"CredentialProviderResponse","apiVersion":"credentialprovider.kubelet.k8s.io/v1","cacheKeyType":"Registry","cacheDuration":"1m0s","auth":{"localhost:5443":{"username":"u","password":"p"}}}` + "`" + ` + "\n")
+}
+`
+
+// scenario is one kind of process to time.
+type scenario struct {
+	name   string
+	bin    string
+	args   []string
+	env    []string
+	stdin  string
+	expect string // a substring of stdout that proves the answer is right
+	target float64
+	// results
+	wall, cpu []time.Duration
+	ratio     []float64
+	maxRSS    int64 // KiB
+}
+
+func main() {
+	runs := flag.Int("runs", 200, "interleaved runs per scenario")
+	flag.Parse()
+	root, err := repoRoot()
+	if err != nil {
+		fail(err)
+	}
+	work, err := os.MkdirTemp("", "ncp-bench")
+	if err != nil {
+		fail(err)
+	}
+	defer os.RemoveAll(work)
+
+	floor := filepath.Join(work, "floor")
+	if err := buildFloor(work, floor); err != nil {
+		fail(err)
+	}
+	ours := filepath.Join(work, "node-credential-provider")
+	if err := run(root, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", ours, "./cmd/node-credential-provider"); err != nil {
+		fail(err)
+	}
+	dockerConfig := filepath.Join(work, "config.json")
+	if err := os.WriteFile(dockerConfig, []byte(`{"auths":{"localhost:5443":{"username":"u","password":"p"},"https://index.docker.io/v1/":{"auth":"dTpw"},"quay.io/team-a":{"username":"a","password":"b"}}}`), 0o600); err != nil {
+		fail(err)
+	}
+	scenarios := []*scenario{
+		{name: "floor (hello-world Go binary)", bin: floor, stdin: request, expect: `"localhost:5443"`},
+		{name: "answer from a docker config file", bin: ours, args: []string{"--docker-config", dockerConfig}, stdin: request, expect: `"localhost:5443":{"username":"u"`, target: 2.0},
+	}
+	scenarios = append(scenarios, extraScenarios(root, work, ours)...)
+
+	for i := 0; i < *runs; i++ {
+		var floorWall time.Duration
+		for j, s := range scenarios {
+			wall, cpu, out, err := timeOne(s)
+			if err != nil || !strings.Contains(out, s.expect) {
+				fail(fmt.Errorf("%s: wrong answer (%v): %.200s", s.name, err, out))
+			}
+			if j == 0 {
+				floorWall = wall
+			}
+			s.wall = append(s.wall, wall)
+			s.cpu = append(s.cpu, cpu)
+			s.ratio = append(s.ratio, float64(wall)/float64(floorWall))
+		}
+	}
+	// Peak RSS from os/exec's rusage is wrong for short processes: Go starts
+	// children with vfork, so the child's high-water mark includes the
+	// parent's pages until exec. GNU time forks plainly.
+	for _, s := range scenarios {
+		s.maxRSS = peakRSS(s)
+	}
+
+	fmt.Printf("node-credential-provider benchmark: %d interleaved runs per scenario, %s\n\n", *runs, time.Now().UTC().Format(time.RFC3339))
+	fmt.Println("| scenario | wall median | ratio to floor (median of pairs) | user+sys median | peak RSS | target | met |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	missed := 0
+	for _, s := range scenarios {
+		r := median(s.ratio)
+		target, met := "", ""
+		if s.target > 0 {
+			target = fmt.Sprintf("<= %.1fx", s.target)
+			met = "yes"
+			if r > s.target {
+				met = fmt.Sprintf("NO, by %.0f%%", (r/s.target-1)*100)
+				missed++
+			}
+		}
+		rss := "n/a (no /usr/bin/time)"
+		if s.maxRSS > 0 {
+			rss = fmt.Sprintf("%.1f MiB", float64(s.maxRSS)/1024)
+		}
+		fmt.Printf("| %s | %s | %.2fx | %s | %s | %s | %s |\n", s.name, ms(medianD(s.wall)), r, ms(medianD(s.cpu)), rss, target, met)
+	}
+	rssTarget := int64(16 * 1024)
+	for _, s := range scenarios[1:] {
+		if s.maxRSS > rssTarget {
+			fmt.Printf("\npeak RSS target (< 16 MiB) missed by %s: %.1f MiB\n", s.name, float64(s.maxRSS)/1024)
+			missed++
+		}
+	}
+	fi, err := os.Stat(ours)
+	if err != nil {
+		fail(err)
+	}
+	sizeMet := "yes"
+	if fi.Size() >= 12e6 {
+		sizeMet = "NO"
+		missed++
+	}
+	fmt.Printf("\nstripped static binary: %.1f MB (target < 12 MB: %s); floor: %.1f MB\n", float64(fi.Size())/1e6, sizeMet, float64(size(floor))/1e6)
+	for _, extra := range extraReports(root, work, ours) {
+		fmt.Println()
+		fmt.Println(extra)
+	}
+	if missed > 0 {
+		fmt.Printf("\n%d target(s) missed\n", missed)
+	} else {
+		fmt.Println("\nall targets met")
+	}
+}
+
+// peakRSS is the largest maximum resident set size, in KiB, of a few runs
+// under GNU time, or 0 when it is not installed.
+func peakRSS(s *scenario) int64 {
+	if _, err := os.Stat("/usr/bin/time"); err != nil {
+		return 0
+	}
+	var peak int64
+	for i := 0; i < 5; i++ {
+		cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%M", "-o", "/dev/stderr", s.bin}, s.args...)...)
+		cmd.Stdin = strings.NewReader(s.stdin)
+		cmd.Env = append(os.Environ(), s.env...)
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		if err := cmd.Run(); err != nil {
+			return 0
+		}
+		lines := strings.Fields(errb.String())
+		if len(lines) == 0 {
+			return 0
+		}
+		var kib int64
+		fmt.Sscan(lines[len(lines)-1], &kib)
+		if kib > peak {
+			peak = kib
+		}
+	}
+	return peak
+}
+
+// timeOne runs a scenario's process once.
+func timeOne(s *scenario) (wall, cpu time.Duration, stdout string, err error) {
+	cmd := exec.Command(s.bin, s.args...)
+	cmd.Stdin = strings.NewReader(s.stdin)
+	cmd.Env = append(os.Environ(), s.env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err = cmd.Run()
+	wall = time.Since(start)
+	if err != nil {
+		err = fmt.Errorf("%v: %s", err, errb.String())
+	}
+	if ps := cmd.ProcessState; ps != nil {
+		cpu = ps.UserTime() + ps.SystemTime()
+	}
+	return wall, cpu, out.String(), err
+}
+
+func buildFloor(work, out string) error {
+	dir := filepath.Join(work, "floor-src")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module floor\n\ngo 1.21\n"), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(floorSource), 0o644); err != nil {
+		return err
+	}
+	return run(dir, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+}
+
+func run(dir, name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return nil
+}
+
+func repoRoot() (string, error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		return "", fmt.Errorf("finding the module root: %v", err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func size(p string) int64 {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func medianD(v []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), v...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
+
+func fail(err error) {
+	fmt.Fprintf(os.Stderr, "ncp-bench: %v\n", err)
+	os.Exit(1)
+}
