@@ -26,7 +26,7 @@ demo: build
 	scripts/demo.sh $(BIN)
 
 ## test: formatting, vet, unit tests, the demo, the end-to-end suite, matching against the kubelet's keyring, the kind config
-test: lint unit demo e2e keyring-parity kind-config
+test: lint unit keyring-parity kind-config demo e2e
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -423,3 +423,16 @@ func (c *Cache) Purge(match func(key string) bool) (int, error) {
 	}
 	return n, errors.Join(errs...)
 }
+
+// Destroy removes every entry and the cache's keyring itself, so that
+// nothing of this cache is left in the user keyring.
+func (c *Cache) Destroy() error {
+	if c.store == nil {
+		return c.Warning()
+	}
+	if d, ok := c.store.(interface{ destroy() error }); ok {
+		return d.destroy()
+	}
+	_, err := c.Purge(func(string) bool { return true })
+	return err
+}

@@ -490,3 +490,28 @@ func TestConcurrentGoroutines(t *testing.T) {
 		t.Fatalf("%d fetches", f.n())
 	}
 }
+
+func TestDestroyRemovesTheKeyring(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Warning() != nil {
+		t.Skipf("no kernel keyring here: %v", c.Warning())
+	}
+	if _, _, err := c.Do("k", "fp", func() ([]byte, time.Duration, error) { return []byte("v"), time.Minute, nil }); err != nil {
+		t.Fatal(err)
+	}
+	ks := c.store.(*kernelStore)
+	if ring, err := ks.findRing(); err != nil || ring == 0 {
+		t.Fatalf("no keyring after a store: %v", err)
+	}
+	if err := c.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	fresh := &kernelStore{desc: ks.desc}
+	if ring, _ := fresh.findRing(); ring != 0 {
+		t.Errorf("keyring %d still linked after Destroy", ring)
+	}
+}

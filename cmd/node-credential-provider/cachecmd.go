@@ -59,6 +59,10 @@ func runCache(args []string, stdout, stderr io.Writer) int {
 	}
 	if verb == "purge" {
 		n, err := c.Purge(func(key string) bool { return *all || strings.Contains(key, *contains) })
+		if err == nil && *all {
+			// Nothing left: drop the keyring too, not just its entries.
+			err = c.Destroy()
+		}
 		fmt.Fprintf(stdout, "purged %d entries from %s\n", n, cfg.Cache.Dir)
 		if err != nil {
 			fmt.Fprintf(stderr, "cache: %v\n", err)
