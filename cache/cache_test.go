@@ -351,7 +351,7 @@ func TestLockTimeoutFetchesDirectly(t *testing.T) {
 			t.Fatalf("%q %v", v, err)
 		}
 	}
-	if d := time.Since(start); d > time.Second {
+	if d := time.Since(start); d > 5*time.Second { // two 50ms waits; loose for loaded machines
 		t.Errorf("took %v", d)
 	}
 	if f.n() != 2 || len(warnings) != 1 || !errors.Is(warnings[0], errLockTimeout) {

@@ -53,7 +53,7 @@ func TestLockFileTimeout(t *testing.T) {
 	if !errors.Is(err, errLockTimeout) {
 		t.Fatalf("second lock: %v", err)
 	}
-	if d := time.Since(start); d < 50*time.Millisecond || d > time.Second {
+	if d := time.Since(start); d < 50*time.Millisecond || d > 5*time.Second { // loose upper bound for loaded machines
 		t.Errorf("timed out after %v", d)
 	}
 	unlock()
