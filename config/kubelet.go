@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/match"
 )
 
@@ -93,7 +94,7 @@ func LoadKubelet(p string) ([]KubeletProvider, error) {
 	var out []KubeletProvider
 	seen := map[string]string{}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := provider.ReadFile(f, MaxFileSize)
 		if err != nil {
 			return nil, err
 		}

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/match"
 )
 
@@ -37,12 +37,7 @@ func Default() *Config {
 // Load reads, decodes strictly, defaults and validates a configuration file.
 // Every problem is reported, each with its field path.
 func Load(file string) (*Config, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	data, err := provider.ReadFile(file, MaxFileSize)
 	if err != nil {
 		return nil, err
 	}
