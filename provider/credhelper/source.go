@@ -13,7 +13,9 @@ import (
 type Source struct {
 	Helper *Helper
 	// MatchImages are patterns with the kubelet's matchImages syntax; the
-	// helper is asked only about images one of them matches.
+	// helper is asked only about images one of them matches. Empty: every
+	// image, as for every other source (the configuration restricts sources
+	// with provider.Restricted and leaves this empty).
 	MatchImages []string
 }
 
@@ -23,6 +25,9 @@ func (s *Source) Name() string { return s.Helper.Command() }
 // Lookup implements provider.Source; see Resolve for which keys are asked
 // and answered.
 func (s *Source) Lookup(image string) (provider.Result, error) {
+	if len(s.MatchImages) == 0 {
+		return Resolve(s.Helper, image)
+	}
 	matched := ""
 	pathScoped := false
 	for _, p := range s.MatchImages {
@@ -49,8 +54,8 @@ func (s *Source) Lookup(image string) (provider.Result, error) {
 // answers for the images of a path pattern).
 func (s *Source) Keys() ([]string, error) {
 	all, err := Keys(s.Helper)
-	if err != nil {
-		return nil, err
+	if err != nil || len(s.MatchImages) == 0 {
+		return all, err
 	}
 	var keys []string
 	for _, k := range all {
