@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -197,4 +198,19 @@ func FuzzParse(f *testing.F) {
 		}
 		_ = c.CacheDurationValue()
 	})
+}
+
+// A gigantic value is quoted shortened: the error is one line in the
+// kubelet's log.
+func TestErrorsQuoteShort(t *testing.T) {
+	for _, data := range []string{
+		head + "cacheDuration: " + strings.Repeat("9", 500<<10) + "s\n",
+		head + "helpers: [{name: " + strings.Repeat("x", 500<<10) + "!}]\n",
+		head + "sources: [{dockerConfig: {}, matchImages: ['" + strings.Repeat("a", 500<<10) + ":port']}]\n",
+	} {
+		_, err := Parse([]byte(data))
+		if err == nil || len(err.Error()) > 400 {
+			t.Errorf("error of %d bytes: %.200v", len(fmt.Sprint(err)), err)
+		}
+	}
 }

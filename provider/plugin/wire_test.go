@@ -248,3 +248,11 @@ func FuzzReadRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestOneLineIsBounded(t *testing.T) {
+	long := errors.New("first\nsecond " + strings.Repeat("é", MaxErrorLine))
+	got := OneLine(long)
+	if len(got) > MaxErrorLine || !strings.HasPrefix(got, "first; second é") || !strings.HasSuffix(got, "é...") {
+		t.Errorf("OneLine = %d bytes, %.40q...%q", len(got), got, got[len(got)-8:])
+	}
+}
