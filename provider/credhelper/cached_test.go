@@ -145,3 +145,24 @@ func (k *keyRecorder) Do(key, fp string, fetch func() ([]byte, time.Duration, er
 	k.keys = append(k.keys, key)
 	return fetch()
 }
+
+// A cached value that does not decode is not an answer and not a failure:
+// the helper is asked.
+func TestUndecodableCachedValueAsksTheHelper(t *testing.T) {
+	f := &fake{get: map[string]reply{"r.io": getReply("u", "s1")}, list: &reply{out: `{"r.io":"u"}`}}
+	mc := &memCache{entries: map[string]memEntry{}}
+	h := &Helper{Name: "fake", Program: f.program, Caching: &Caching{Cache: mc, TTL: time.Minute}}
+	h.Caching.once.Do(func() { h.Caching.fingerprint = "fp" })
+	for _, k := range []string{"helper fake " + envHash(nil) + "|get r.io", "helper fake " + envHash(nil) + "|list "} {
+		mc.entries[k] = memEntry{fp: "fp", v: []byte("\x00damaged"), ttl: time.Minute}
+	}
+	if u, s, found, err := h.Get("r.io"); err != nil || !found || u != "u" || s != "s1" {
+		t.Errorf("Get = %q %q %v %v", u, s, found, err)
+	}
+	if m, err := h.List(); err != nil || m["r.io"] != "u" {
+		t.Errorf("List = %v %v", m, err)
+	}
+	if len(f.calls) != 2 {
+		t.Errorf("helper calls %v, want get and list", f.calls)
+	}
+}
