@@ -214,3 +214,27 @@ func TestErrorsQuoteShort(t *testing.T) {
 		}
 	}
 }
+
+// FuzzKubeletConfig: the kubelet's CredentialProviderConfig, as validate
+// reads it, decodes or fails with an error, and its checks never panic.
+func FuzzKubeletConfig(f *testing.F) {
+	for _, p := range []string{"examples/kubelet-credential-provider-config.yaml", "examples/kubelet-credential-provider-config-tokens.yaml"} {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"apiVersion":"kubelet.config.k8s.io/v1","kind":"CredentialProviderConfig","providers":[{"name":"x","matchImages":["*.io:5000/a"],"defaultCacheDuration":"1m","apiVersion":"credentialprovider.kubelet.k8s.io/v1","tokenAttributes":{}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var kc KubeletConfig
+		if err := decodeStrict(data, &kc); err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		for i := range kc.Providers {
+			_ = kc.Providers[i].Problems()
+			_, _ = kc.Providers[i].Routes("docker.io/library/nginx")
+		}
+	})
+}

@@ -166,3 +166,23 @@ func TestUndecodableCachedValueAsksTheHelper(t *testing.T) {
 		t.Errorf("helper calls %v, want get and list", f.calls)
 	}
 }
+
+// FuzzLifetime: a helper's secret is outside input, and when it looks like
+// a JWT its claims decide how long we keep it: never longer than the TTL,
+// never negative, whatever the claims say.
+func FuzzLifetime(f *testing.F) {
+	now := time.Unix(1_800_000_000, 0)
+	f.Add(jwtWithExp(now.Add(time.Minute)), int64(time.Hour))
+	f.Add("a."+base64.RawURLEncoding.EncodeToString([]byte(`{"exp":1e308}`))+".c", int64(time.Minute))
+	f.Add("a."+base64.RawURLEncoding.EncodeToString([]byte(`{"exp":-9223372036854775808}`))+".c", int64(0))
+	f.Add("plain", int64(time.Minute))
+	f.Fuzz(func(t *testing.T, secret string, ttl int64) {
+		got := lifetime(secret, time.Duration(ttl), now)
+		if got < 0 && ttl >= 0 {
+			t.Fatalf("lifetime %v from ttl %v", got, time.Duration(ttl))
+		}
+		if ttl > 0 && got > time.Duration(ttl) {
+			t.Fatalf("lifetime %v beyond ttl %v", got, time.Duration(ttl))
+		}
+	})
+}
