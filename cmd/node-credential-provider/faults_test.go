@@ -17,8 +17,9 @@ import (
 )
 
 // Faults the plugin meets on a node, each run through the real binary. Unit
-// tests of the same faults live beside the code; the README's robustness
-// notes list where each fault is tested.
+// tests of more faults live beside the code: provider/credhelper
+// (TestExecFailures, TestExecHangIsBounded, TestExecLeftoverChild) and cache
+// (TestUnusableDir, TestDamagedEntryIsReplaced, process_test.go).
 
 // answered reports whether r is an answer for key with exactly user and
 // password.
@@ -179,7 +180,7 @@ helpers: [{name: slow, timeout: 40s}]
 sources: [{credentialHelper: {helper: slow}}]
 `, cacheDir), 0o600)
 	env := []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH")}
-	t.Cleanup(func() { exec.Command(binary, "cache", "purge", "--all", "--config", cfg).Run() })
+	t.Cleanup(func() { dropCacheKeyring(cacheDir) })
 
 	// An entry cached before the kill.
 	if r, _ := runTimed(t, env, request("fast.example.com/app"), "--config", cfg); !answered(r, "fast.example.com", "kill-user", "pw-kill") {

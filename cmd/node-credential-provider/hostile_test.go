@@ -69,12 +69,7 @@ func newHostileFixture(t *testing.T) *hostileFixture {
 	}
 	f.good = f.docker(t, "good.json", `{"auths":{"r.io":{"username":"store-user","password":"`+marker+`"},"[::1]:5000":{"auth":"`+b64("store-user:"+marker)+`"}}}`)
 	f.env = []string{"PATH=" + f.bin + string(os.PathListSeparator) + os.Getenv("PATH")}
-	t.Cleanup(func() {
-		// Helper answers are cached in root's user keyring: leave nothing.
-		cmd := exec.Command(binary, "cache", "purge", "--all", "--cache-dir", f.cacheDir)
-		cmd.Env = append(os.Environ(), f.env...)
-		cmd.Run()
-	})
+	t.Cleanup(func() { dropCacheKeyring(f.cacheDir) })
 	return f
 }
 
