@@ -15,7 +15,7 @@ VPKG     := k8s.io/component-base/version
 LDFLAGS  := -s -w -X $(VPKG).gitVersion=$(VERSION) -X $(VPKG).gitCommit=$(COMMIT) -X $(VPKG).buildDate=$(BUILT) \
             -X $(VPKG).gitMajor=0 -X $(VPKG).gitMinor=1 -X $(VPKG).gitTreeState=$(if $(findstring dirty,$(VERSION)),dirty,clean)
 
-.PHONY: build demo test unit lint e2e e2e-kind kind-config keyring-parity bench clean
+.PHONY: build demo test unit lint e2e e2e-kind kind-config keyring-parity bench fuzz clean
 
 ## build: a static, stripped, version-stamped binary in bin/
 build:
@@ -38,6 +38,11 @@ lint:
 unit:
 	scripts/install-test-deps.sh
 	$(GO) test -count=1 ./...
+
+## fuzz: every fuzz target for FUZZTIME each (a crasher lands in the package's testdata/fuzz/)
+FUZZTIME ?= 10s
+fuzz:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
 ## e2e: a real kubelet, containerd and password-protected registry on this machine
 e2e: build

@@ -200,6 +200,11 @@ func TestDamagedEntryIsReplaced(t *testing.T) {
 		"truncated":   enc[:len(enc)-4],
 		"other magic": append([]byte("xxxx"), enc[4:]...),
 		"foreign key": foreignKey.encode(),
+		"damaged value": func() []byte {
+			b := append([]byte(nil), enc...)
+			b[len(b)-checksumSize-1] ^= 0x20 // "old" becomes "olD"
+			return b
+		}(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			c, ks := openTest(t, Options{})

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"hash/crc32"
 	"time"
 )
 
@@ -17,8 +18,9 @@ const (
 )
 
 const (
-	entryMagic   = "ncpc"
-	entryVersion = 1
+	entryMagic = "ncpc"
+	// entryVersion 2 added the checksum; version 1 entries are misses.
+	entryVersion = 2
 	// headerSize is magic, version, kind, created, expires.
 	headerSize = len(entryMagic) + 1 + 1 + 8 + 8
 	// maxPayload is the largest payload of a "user" key (32767 bytes); a
@@ -26,7 +28,11 @@ const (
 	maxPayload = 32767
 	// maxFailureText keeps a remembered error message short.
 	maxFailureText = 1024
+	// checksumSize is the CRC-32C that ends every payload.
+	checksumSize = 4
 )
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // entry is what one cache key holds. Key and fingerprint are stored inside the
 // payload, not only hashed into its name, so that a foreign key or a hash
@@ -48,7 +54,7 @@ func entryName(key string) string {
 }
 
 func (e *entry) encode() []byte {
-	b := make([]byte, 0, headerSize+2*binary.MaxVarintLen64+len(e.key)+len(e.fingerprint)+len(e.data))
+	b := make([]byte, 0, headerSize+2*binary.MaxVarintLen64+len(e.key)+len(e.fingerprint)+len(e.data)+checksumSize)
 	b = append(b, entryMagic...)
 	b = append(b, entryVersion, e.kind)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.created.UnixNano()))
@@ -57,16 +63,26 @@ func (e *entry) encode() []byte {
 	b = append(b, e.key...)
 	b = binary.AppendUvarint(b, uint64(len(e.fingerprint)))
 	b = append(b, e.fingerprint...)
-	return append(b, e.data...)
+	b = append(b, e.data...)
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
 var errBadEntry = errors.New("not a cache entry of this version")
 
 // decodeEntry parses a payload read from the keyring. It is strict: anything
 // that is not exactly what encode writes is foreign or damaged, and a miss.
-// The returned data aliases b.
+// The checksum catches damage inside the value, which the structure alone
+// cannot: a value with flipped bytes would otherwise be served, as the
+// credential, until it expired. The returned data aliases b.
 func decodeEntry(b []byte) (entry, error) {
 	var e entry
+	if len(b) < headerSize+checksumSize {
+		return e, errBadEntry
+	}
+	b, sum := b[:len(b)-checksumSize], b[len(b)-checksumSize:]
+	if binary.BigEndian.Uint32(sum) != crc32.Checksum(b, castagnoli) {
+		return e, errBadEntry
+	}
 	if len(b) < headerSize || string(b[:4]) != entryMagic || b[4] != entryVersion {
 		return e, errBadEntry
 	}

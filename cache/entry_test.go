@@ -2,6 +2,8 @@ package cache
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"testing"
 	"time"
 )
@@ -28,15 +30,29 @@ func TestEntryRoundTrip(t *testing.T) {
 func TestDecodeEntryRejects(t *testing.T) {
 	t0 := time.Unix(1700000000, 0)
 	good := (&entry{kind: kindValue, created: t0, expires: t0.Add(time.Minute), key: "k", fingerprint: "f", data: []byte("v")}).encode()
-	mutate := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
+	// Damage is resealed with a valid checksum, so that each case tests the
+	// structure; "damaged value" tests the checksum.
+	reseal := func(b []byte) []byte {
+		b = append([]byte(nil), b...)
+		return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	}
+	body := good[:len(good)-checksumSize]
+	mutate := func(f func(b []byte) []byte) []byte { return reseal(f(append([]byte(nil), body...))) }
 	for name, b := range map[string][]byte{
 		"empty":            nil,
 		"foreign":          []byte("hunter2"),
-		"truncated header": good[:headerSize-1],
-		"truncated key":    good[:headerSize+1],
-		"truncated fp":     good[:headerSize+3],
-		"no value":         good[:headerSize+4],
-		"other version":    mutate(func(b []byte) []byte { b[4] = 2; return b }),
+		"truncated header": reseal(body[:headerSize-1]),
+		"truncated key":    reseal(body[:headerSize+1]),
+		"truncated fp":     reseal(body[:headerSize+3]),
+		"no value":         reseal(body[:headerSize+4]),
+		"no checksum":      body,
+		"damaged value": func() []byte {
+			b := append([]byte(nil), good...)
+			b[len(b)-checksumSize-1] ^= 1 // the value's last byte, checksum kept
+			return b
+		}(),
+		"damaged checksum": append(append([]byte(nil), body...), 0, 0, 0, 0),
+		"other version":    mutate(func(b []byte) []byte { b[4] = 1; return b }),
 		"unknown kind":     mutate(func(b []byte) []byte { b[5] = 9; return b }),
 		"expires first":    mutate(func(b []byte) []byte { copy(b[14:22], b[6:14]); return b }),
 		"huge length":      mutate(func(b []byte) []byte { b[headerSize] = 0x7f; return b }),

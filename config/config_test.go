@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -196,5 +197,44 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse accepted an invalid config: %v", errs)
 		}
 		_ = c.CacheDurationValue()
+	})
+}
+
+// A gigantic value is quoted shortened: the error is one line in the
+// kubelet's log.
+func TestErrorsQuoteShort(t *testing.T) {
+	for _, data := range []string{
+		head + "cacheDuration: " + strings.Repeat("9", 500<<10) + "s\n",
+		head + "helpers: [{name: " + strings.Repeat("x", 500<<10) + "!}]\n",
+		head + "sources: [{dockerConfig: {}, matchImages: ['" + strings.Repeat("a", 500<<10) + ":port']}]\n",
+	} {
+		_, err := Parse([]byte(data))
+		if err == nil || len(err.Error()) > 400 {
+			t.Errorf("error of %d bytes: %.200v", len(fmt.Sprint(err)), err)
+		}
+	}
+}
+
+// FuzzKubeletConfig: the kubelet's CredentialProviderConfig, as validate
+// reads it, decodes or fails with an error, and its checks never panic.
+func FuzzKubeletConfig(f *testing.F) {
+	for _, p := range []string{"examples/kubelet-credential-provider-config.yaml", "examples/kubelet-credential-provider-config-tokens.yaml"} {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"apiVersion":"kubelet.config.k8s.io/v1","kind":"CredentialProviderConfig","providers":[{"name":"x","matchImages":["*.io:5000/a"],"defaultCacheDuration":"1m","apiVersion":"credentialprovider.kubelet.k8s.io/v1","tokenAttributes":{}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var kc KubeletConfig
+		if err := decodeStrict(data, &kc); err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		for i := range kc.Providers {
+			_ = kc.Providers[i].Problems()
+			_, _ = kc.Providers[i].Routes("docker.io/library/nginx")
+		}
 	})
 }

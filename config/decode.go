@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
@@ -46,6 +48,22 @@ func decodeStrict(data []byte, v any) error {
 	return nil
 }
 
+// maxQuoted bounds a value quoted in an error: the error is one line in
+// the kubelet's log, and a value of a megabyte would bury it.
+const maxQuoted = 80
+
+// quote quotes s for an error message, shortened on a rune boundary.
+func quote(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	n := maxQuoted
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return strconv.Quote(s[:n]) + "..."
+}
+
 var (
 	yamlLine = regexp.MustCompile(`line (\d+)`)
 	yamlDup  = regexp.MustCompile(`line (\d+): key ("[^"]*") already set in map`)
@@ -72,7 +90,7 @@ var jsonTypeError = regexp.MustCompile(`cannot unmarshal (\w+) into Go struct fi
 func describeTypeError(err error) error {
 	msg := err.Error()
 	if m := jsonTypeError.FindStringSubmatch(msg); m != nil {
-		return fmt.Errorf("field %q must be %s, not %s", m[2], goTypeName(m[3]), m[1])
+		return fmt.Errorf("field %s must be %s, not %s", quote(m[2]), goTypeName(m[3]), m[1])
 	}
 	// Errors from our UnmarshalJSON methods say what is expected and quote
 	// only a duration string.

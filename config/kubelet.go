@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/match"
 )
 
@@ -93,7 +94,7 @@ func LoadKubelet(p string) ([]KubeletProvider, error) {
 	var out []KubeletProvider
 	seen := map[string]string{}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := provider.ReadFile(f, MaxFileSize)
 		if err != nil {
 			return nil, err
 		}
@@ -102,11 +103,11 @@ func LoadKubelet(p string) ([]KubeletProvider, error) {
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
 		if !contains(kubeletVersions, kc.APIVersion) || kc.Kind != "CredentialProviderConfig" {
-			return nil, fmt.Errorf("%s: apiVersion/kind is %q/%q, expected %s/CredentialProviderConfig", f, kc.APIVersion, kc.Kind, kubeletVersions[0])
+			return nil, fmt.Errorf("%s: apiVersion/kind is %s/%s, expected %s/CredentialProviderConfig", f, quote(kc.APIVersion), quote(kc.Kind), kubeletVersions[0])
 		}
 		for _, pr := range kc.Providers {
 			if first, dup := seen[pr.Name]; dup {
-				return nil, fmt.Errorf("%s: provider %q is also defined in %s (the kubelet refuses to start)", f, pr.Name, first)
+				return nil, fmt.Errorf("%s: provider %s is also defined in %s (the kubelet refuses to start)", f, quote(pr.Name), first)
 			}
 			seen[pr.Name] = f
 			pr.File = f
@@ -121,26 +122,26 @@ func LoadKubelet(p string) ([]KubeletProvider, error) {
 func (p *KubeletProvider) Problems() []error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("provider %q: %s: %s", p.Name, field, fmt.Sprintf(format, args...)))
+		errs = append(errs, fmt.Errorf("provider %s: %s: %s", quote(p.Name), field, fmt.Sprintf(format, args...)))
 	}
 	if p.Name == "" || strings.ContainsAny(p.Name, "/ ") || p.Name == "." || p.Name == ".." {
 		bad("name", "must be a file name in the bin dir")
 	}
 	if !contains(pluginAPIVersions, p.APIVersion) {
-		bad("apiVersion", "%q is not one of %s", p.APIVersion, strings.Join(pluginAPIVersions, ", "))
+		bad("apiVersion", "%s is not one of %s", quote(p.APIVersion), strings.Join(pluginAPIVersions, ", "))
 	}
 	if len(p.MatchImages) == 0 {
 		bad("matchImages", "at least one entry is required")
 	}
 	for i, m := range p.MatchImages {
 		if err := match.ValidatePattern(m); err != nil {
-			bad(fmt.Sprintf("matchImages[%d]", i), "%q: %v", m, err)
+			bad(fmt.Sprintf("matchImages[%d]", i), "%s: %v", quote(m), err)
 		}
 	}
 	if p.DefaultCacheDuration == nil {
 		bad("defaultCacheDuration", "required")
 	} else if d, err := time.ParseDuration(*p.DefaultCacheDuration); err != nil || d < 0 {
-		bad("defaultCacheDuration", "%q is not a non-negative duration", *p.DefaultCacheDuration)
+		bad("defaultCacheDuration", "%s is not a non-negative duration", quote(*p.DefaultCacheDuration))
 	}
 	if t := p.TokenAttributes; t != nil {
 		if !strings.HasSuffix(p.APIVersion, "/v1") {

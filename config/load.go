@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/match"
 )
 
@@ -37,12 +37,7 @@ func Default() *Config {
 // Load reads, decodes strictly, defaults and validates a configuration file.
 // Every problem is reported, each with its field path.
 func Load(file string) (*Config, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	data, err := provider.ReadFile(file, MaxFileSize)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +55,7 @@ func Parse(data []byte) (*Config, error) {
 		return nil, err
 	}
 	if c.APIVersion != APIVersion || c.Kind != Kind {
-		return nil, fmt.Errorf("apiVersion/kind is %q/%q, expected %s/%s", c.APIVersion, c.Kind, APIVersion, Kind)
+		return nil, fmt.Errorf("apiVersion/kind is %s/%s, expected %s/%s", quote(c.APIVersion), quote(c.Kind), APIVersion, Kind)
 	}
 	c.setDefaults()
 	if errs := c.Validate(); len(errs) > 0 {
@@ -130,7 +125,7 @@ func (c *Config) Validate() []error {
 		d, err := time.ParseDuration(v)
 		switch {
 		case err != nil:
-			bad(field, "%q is not a duration such as \"10s\"", v)
+			bad(field, "%s is not a duration such as \"10s\"", quote(v))
 		case d < 0:
 			bad(field, "must not be negative")
 		case max > 0 && d > max:
@@ -153,7 +148,7 @@ func (c *Config) Validate() []error {
 			bad(f+".name", "%v", err)
 		}
 		if seenHelper[h.Name] {
-			bad(f+".name", "duplicate helper %q", h.Name)
+			bad(f+".name", "duplicate helper %s", quote(h.Name))
 		}
 		seenHelper[h.Name] = true
 		checkDuration(f+".timeout", h.Timeout, MaxHelperTimeout)
@@ -167,7 +162,7 @@ func (c *Config) Validate() []error {
 		}
 		for k := range h.Env {
 			if !envName.MatchString(k) {
-				bad(f+".env", "%q is not an environment variable name", k)
+				bad(f+".env", "%s is not an environment variable name", quote(k))
 			}
 		}
 	}
@@ -175,7 +170,7 @@ func (c *Config) Validate() []error {
 	for i, s := range c.Sources {
 		f := fmt.Sprintf("sources[%d]", i)
 		if seenName[s.Name] {
-			bad(f+".name", "duplicate source name %q", s.Name)
+			bad(f+".name", "duplicate source name %s", quote(s.Name))
 		}
 		seenName[s.Name] = true
 		n := 0
@@ -189,7 +184,7 @@ func (c *Config) Validate() []error {
 		}
 		for j, p := range s.MatchImages {
 			if err := match.ValidatePattern(p); err != nil {
-				bad(fmt.Sprintf("%s.matchImages[%d]", f, j), "%q: %v", p, err)
+				bad(fmt.Sprintf("%s.matchImages[%d]", f, j), "%s: %v", quote(p), err)
 			}
 		}
 		switch {
@@ -221,12 +216,12 @@ func (c *Config) Validate() []error {
 			for j, sa := range a.ServiceAccounts {
 				ns, name, ok := strings.Cut(sa, "/")
 				if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
-					bad(fmt.Sprintf("%s.allow.serviceAccounts[%d]", f, j), "%q must be NAMESPACE/NAME", sa)
+					bad(fmt.Sprintf("%s.allow.serviceAccounts[%d]", f, j), "%s must be NAMESPACE/NAME", quote(sa))
 				}
 			}
 			for j, g := range append(append([]string{}, a.Namespaces...), a.ServiceAccounts...) {
 				if _, err := path.Match(g, ""); err != nil {
-					bad(fmt.Sprintf("%s.allow", f), "pattern %d %q is not a valid glob", j, g)
+					bad(fmt.Sprintf("%s.allow", f), "pattern %d %s is not a valid glob", j, quote(g))
 				}
 			}
 		}
@@ -243,7 +238,7 @@ var (
 // docker-credential-NAME binary looked up on PATH, never a path.
 func ValidateHelperName(name string) error {
 	if !helperName.MatchString(name) {
-		return fmt.Errorf("%q is not a helper name (the NAME of docker-credential-NAME, letters, digits, '.', '_', '-')", name)
+		return fmt.Errorf("%s is not a helper name (the NAME of docker-credential-NAME, letters, digits, '.', '_', '-')", quote(name))
 	}
 	return nil
 }

@@ -54,10 +54,8 @@ sources:
   - dockerConfig: {paths: [%s]}
 `, filepath.Join(dir, "cache"), f.passFile, dockerCfg), 0o600)
 	f.env = []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH")}
-	t.Cleanup(func() {
-		// The entries live in root's user keyring: leave nothing behind.
-		exec.Command(binary, "cache", "purge", "--all", "--config", f.config).Run()
-	})
+	// The entries live in root's user keyring: leave nothing behind.
+	t.Cleanup(func() { dropCacheKeyring(filepath.Join(dir, "cache")) })
 	return f
 }
 
@@ -193,5 +191,15 @@ sources:
 	calls := f.callCount(t)
 	if r := run("other.example.com/app"); r.code != 0 || !strings.Contains(r.stdout, `"auth":{}`) || f.callCount(t) != calls {
 		t.Errorf("other image: %+v (helper calls %d -> %d)", r, calls, f.callCount(t))
+	}
+}
+
+// dropCacheKeyring unlinks the keyring of the cache in dir from root's user
+// keyring, entries and all: tests leave nothing in the kernel. Without
+// keyctl, purging the entries leaves an empty keyring behind.
+func dropCacheKeyring(dir string) {
+	exec.Command(binary, "cache", "purge", "--all", "--cache-dir", dir).Run()
+	if id, err := exec.Command("keyctl", "search", "@u", "keyring", "node-credential-provider:"+dir).Output(); err == nil {
+		exec.Command("keyctl", "unlink", strings.TrimSpace(string(id)), "@u").Run()
 	}
 }

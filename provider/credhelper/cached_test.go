@@ -145,3 +145,44 @@ func (k *keyRecorder) Do(key, fp string, fetch func() ([]byte, time.Duration, er
 	k.keys = append(k.keys, key)
 	return fetch()
 }
+
+// A cached value that does not decode is not an answer and not a failure:
+// the helper is asked.
+func TestUndecodableCachedValueAsksTheHelper(t *testing.T) {
+	f := &fake{get: map[string]reply{"r.io": getReply("u", "s1")}, list: &reply{out: `{"r.io":"u"}`}}
+	mc := &memCache{entries: map[string]memEntry{}}
+	h := &Helper{Name: "fake", Program: f.program, Caching: &Caching{Cache: mc, TTL: time.Minute}}
+	h.Caching.once.Do(func() { h.Caching.fingerprint = "fp" })
+	for _, k := range []string{"helper fake " + envHash(nil) + "|get r.io", "helper fake " + envHash(nil) + "|list "} {
+		mc.entries[k] = memEntry{fp: "fp", v: []byte("\x00damaged"), ttl: time.Minute}
+	}
+	if u, s, found, err := h.Get("r.io"); err != nil || !found || u != "u" || s != "s1" {
+		t.Errorf("Get = %q %q %v %v", u, s, found, err)
+	}
+	if m, err := h.List(); err != nil || m["r.io"] != "u" {
+		t.Errorf("List = %v %v", m, err)
+	}
+	if len(f.calls) != 2 {
+		t.Errorf("helper calls %v, want get and list", f.calls)
+	}
+}
+
+// FuzzLifetime: a helper's secret is outside input, and when it looks like
+// a JWT its claims decide how long we keep it: never longer than the TTL,
+// never negative, whatever the claims say.
+func FuzzLifetime(f *testing.F) {
+	now := time.Unix(1_800_000_000, 0)
+	f.Add(jwtWithExp(now.Add(time.Minute)), int64(time.Hour))
+	f.Add("a."+base64.RawURLEncoding.EncodeToString([]byte(`{"exp":1e308}`))+".c", int64(time.Minute))
+	f.Add("a."+base64.RawURLEncoding.EncodeToString([]byte(`{"exp":-9223372036854775808}`))+".c", int64(0))
+	f.Add("plain", int64(time.Minute))
+	f.Fuzz(func(t *testing.T, secret string, ttl int64) {
+		got := lifetime(secret, time.Duration(ttl), now)
+		if got < 0 && ttl >= 0 {
+			t.Fatalf("lifetime %v from ttl %v", got, time.Duration(ttl))
+		}
+		if ttl > 0 && got > time.Duration(ttl) {
+			t.Fatalf("lifetime %v beyond ttl %v", got, time.Duration(ttl))
+		}
+	})
+}

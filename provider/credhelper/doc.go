@@ -8,7 +8,8 @@
 // group (killed as a whole, so no grandchild keeps our pipes open), with an
 // environment we choose rather than the kubelet's, and with its output
 // bounded. What a helper prints on success may be a secret and never appears
-// in an error; a failing helper's short one-line message may.
+// in an error; a failing helper's short one-line message may, with the words
+// that look like secrets redacted (some helpers repeat what they could not use).
 //
 // Keys that go back to the kubelet: a helper's server URLs are normalized as
 // the kubelet normalizes keys (match.NormalizeKey), and only those the

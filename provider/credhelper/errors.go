@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/node-credential-provider/node-credential-provider/provider"
@@ -77,6 +78,55 @@ func (h *Helper) describe(action string, rec *recorder, libErr error) error {
 	return &helperError{prefix + msg, rec.err}
 }
 
+// redacted stands for a word of a helper's message that may be a secret.
+const redacted = "<redacted>"
+
+// redactTokens replaces the words of a failing helper's message that look
+// like secrets. Helpers are written by many hands, and some repeat what they
+// could not use ("cannot unlock with passphrase X"). What a secret looks
+// like cannot be known; this errs towards hiding: a word of 8 or more
+// characters that mixes letters and digits (passwords, tokens, hex and
+// base64), or one of 20 or more without the '.', '-' or '_' that join the
+// parts of names. Words such as "keychain", "gpg:",
+// "org.freedesktop.secrets" and URLs stay readable.
+func redactTokens(s string) string {
+	words := strings.Split(s, " ")
+	changed := false
+	for i, w := range words {
+		core := strings.Trim(w, "\"'`()[]{}<>,;:.!?")
+		if looksSecret(core) {
+			words[i] = strings.Replace(w, core, redacted, 1)
+			changed = true
+		}
+	}
+	if !changed {
+		return s
+	}
+	return strings.Join(words, " ")
+}
+
+func looksSecret(w string) bool {
+	if strings.Contains(w, "://") {
+		return false
+	}
+	if utf8.RuneCountInString(w) >= 20 && !strings.ContainsAny(w, ".-_") {
+		return true
+	}
+	if len(w) < 8 {
+		return false
+	}
+	letter, digit := false, false
+	for _, r := range w {
+		switch {
+		case unicode.IsLetter(r):
+			letter = true
+		case unicode.IsDigit(r):
+			digit = true
+		}
+	}
+	return letter && digit
+}
+
 func withMessage(status, msg string) string {
 	if msg == "" {
 		return status
@@ -109,6 +159,7 @@ func oneLine(out []byte) string {
 			return ""
 		}
 	}
+	s = redactTokens(s)
 	if len(s) > maxMessage {
 		cut := maxMessage
 		for cut > 0 && !utf8.RuneStart(s[cut]) {

@@ -114,7 +114,9 @@ func (h *Helper) Get(serverURL string) (username, secret string, found bool, err
 	}
 	s, err := decodeStored(v)
 	if err != nil {
-		return "", "", false, fmt.Errorf("%s get: %w", h.Command(), err)
+		// The cache checks its entries; should one still not decode, the
+		// helper is the authority, not a reason to fail the pull.
+		return h.get(serverURL)
 	}
 	return s.Username, s.Secret, true, nil
 }
@@ -158,7 +160,7 @@ func (h *Helper) List() (map[string]string, error) {
 	}
 	var m map[string]string
 	if json.Unmarshal(v, &m) != nil {
-		return nil, fmt.Errorf("%s list: %w", h.Command(), errBadCached)
+		return h.list() // as in Get
 	}
 	return m, nil
 }

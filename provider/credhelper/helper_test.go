@@ -28,8 +28,10 @@ func TestGetOutcomes(t *testing.T) {
 		{name: "identity token", reply: cred("<token>", secret), wantUser: "<token>", wantFound: true},
 		{name: "crash with message", reply: reply{out: "error reading store: permission denied\n", err: errExit1},
 			wantErr: `docker-credential-fake get: exit status 1: "error reading store: permission denied"`},
-		{name: "crash with a long message", reply: reply{out: strings.Repeat("x", 500), err: errExit1},
-			wantErr: `exit status 1: "` + strings.Repeat("x", maxMessage) + `..."`},
+		{name: "crash with a long message", reply: reply{out: strings.Repeat("no store ", 60), err: errExit1},
+			wantErr: `exit status 1: "` + strings.Repeat("no store ", 60)[:maxMessage] + `..."`},
+		{name: "crash quoting the secret", reply: reply{out: "cannot unlock keyring with passphrase '" + secret + "'\n", err: errExit1},
+			wantErr: `exit status 1: "cannot unlock keyring with passphrase '<redacted>'"`},
 		{name: "crash with multi-line output", reply: reply{out: "panic: oops\n" + secret + "\n", err: errExit1},
 			wantErr: "docker-credential-fake get: exit status 1"},
 		{name: "crash after printing the credential", reply: reply{out: cred("alice", secret).out, err: errExit1},
@@ -127,8 +129,26 @@ func TestOneLine(t *testing.T) {
 			t.Errorf("oneLine(%q) = %q; want %q", in, got, want)
 		}
 	}
-	long := strings.Repeat("é", 100) // 200 bytes; the cut must not split a rune
+	long := strings.Repeat("é ", 100) // 300 bytes; the cut must not split a rune
 	if got := oneLine([]byte(long)); !strings.HasSuffix(got, "...") || strings.ContainsRune(got, '\uFFFD') || len(got) > maxMessage+3 {
 		t.Errorf("oneLine(long) = %q", got)
+	}
+}
+
+func TestRedactTokens(t *testing.T) {
+	for in, want := range map[string]string{
+		"credentials not found in native keychain":       "credentials not found in native keychain",
+		"gpg: decryption failed: No secret key":          "gpg: decryption failed: No secret key",
+		"name org.freedesktop.secrets was not provided":  "name org.freedesktop.secrets was not provided",
+		"bad passphrase hunter22 for alice":              "bad passphrase <redacted> for alice",
+		"token 'eyJhbGciOiJIUzI1NiJ9.e30.sig' expired":   "token '<redacted>' expired",
+		"password=correcthorsebatterystaple rejected":    "<redacted> rejected",
+		"cannot reach https://registry.example.com:5000": "cannot reach https://registry.example.com:5000",
+		"exit status 1 (code 0x80070005)":                "exit status 1 (code <redacted>)",
+		"user 12345678 not allowed":                      "user 12345678 not allowed",
+	} {
+		if got := redactTokens(in); got != want {
+			t.Errorf("redactTokens(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -14,7 +14,8 @@ type Source struct {
 	Helper *Helper
 	// MatchImages are patterns with the kubelet's matchImages syntax; the
 	// helper is asked only about images one of them matches. Empty: every
-	// image (the configuration layer restricts sources itself).
+	// image, as for every other source (the configuration restricts sources
+	// with provider.Restricted and leaves this empty).
 	MatchImages []string
 }
 
@@ -24,6 +25,9 @@ func (s *Source) Name() string { return s.Helper.Command() }
 // Lookup implements provider.Source; see Resolve for which keys are asked
 // and answered.
 func (s *Source) Lookup(image string) (provider.Result, error) {
+	if len(s.MatchImages) == 0 {
+		return Resolve(s.Helper, image)
+	}
 	matched := ""
 	pathScoped := false
 	for _, p := range s.MatchImages {
@@ -35,9 +39,6 @@ func (s *Source) Lookup(image string) (provider.Result, error) {
 			// the answer must not be cached for the whole registry.
 			pathScoped = true
 		}
-	}
-	if len(s.MatchImages) == 0 {
-		return Resolve(s.Helper, image)
 	}
 	if matched == "" {
 		return provider.Result{Notes: []string{"no matchImages pattern matches"}}, nil

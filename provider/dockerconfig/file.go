@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -62,17 +60,9 @@ type File struct {
 // Load reads and parses the file at path. The format is chosen by content
 // (see Parse); a file named .dockercfg is always the legacy format.
 func Load(path string) (*File, error) {
-	f, err := os.Open(path)
+	data, err := provider.ReadFile(path, MaxFileSize)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("larger than %d MiB, not a docker config", MaxFileSize>>20)
 	}
 	return Parse(data, filepath.Base(path) == ".dockercfg")
 }

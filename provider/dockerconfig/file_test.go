@@ -214,3 +214,23 @@ func FuzzParse(f *testing.F) {
 }
 
 var _ provider.Source = (*Source)(nil)
+
+// FuzzDecodeAuth: "auth" is outside input. Whatever it holds, decoding
+// never fails loudly with its content, and what we encode decodes back.
+func FuzzDecodeAuth(f *testing.F) {
+	f.Add("dTpw", "u", "p")
+	f.Add("dTpw==", "", ":")
+	f.Add(" dTpw= ", "a:b", "")
+	f.Fuzz(func(t *testing.T, field, user, pass string) {
+		if _, _, err := DecodeAuth(field); err != nil && strings.Contains(err.Error(), field) && len(field) > 4 {
+			t.Fatalf("error quotes the field: %v", err)
+		}
+		if strings.Contains(user, ":") {
+			return // docker cannot store such a username either
+		}
+		u, p, err := DecodeAuth(EncodeAuth(user, pass))
+		if err != nil || u != user || p != pass {
+			t.Fatalf("round trip of %q/%q gave %q/%q, %v", user, pass, u, p, err)
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/match"
@@ -204,8 +205,22 @@ func Serve(in io.Reader, out io.Writer, resolve ResolveFunc) (*provider.Answer, 
 	return &ans, nil
 }
 
-// OneLine flattens an error, joined errors included, onto one line: the
-// kubelet shows a plugin's stderr in one log entry.
+// MaxErrorLine bounds the error line we print. Messages quote short parts
+// of their input; this is the last guard against one that quotes a
+// megabyte into the kubelet's log.
+const MaxErrorLine = 4 << 10
+
+// OneLine flattens an error, joined errors included, onto one line of at
+// most MaxErrorLine bytes: the kubelet shows a plugin's stderr in one log
+// entry.
 func OneLine(err error) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+	s := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+	if len(s) > MaxErrorLine {
+		n := MaxErrorLine - len("...")
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n] + "..."
+	}
+	return s
 }

@@ -248,3 +248,40 @@ func FuzzReadRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestOneLineIsBounded(t *testing.T) {
+	long := errors.New("first\nsecond " + strings.Repeat("é", MaxErrorLine))
+	got := OneLine(long)
+	if len(got) > MaxErrorLine || !strings.HasPrefix(got, "first; second é") || !strings.HasSuffix(got, "é...") {
+		t.Errorf("OneLine = %d bytes, %.40q...%q", len(got), got, got[len(got)-8:])
+	}
+}
+
+// FuzzServe: a whole invocation. Whatever arrives on stdin, either nothing
+// is written and there is an error, or exactly one response the kubelet's
+// strict decoder accepts, with the credential under the image's key.
+func FuzzServe(f *testing.F) {
+	f.Add([]byte(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"nginx:1.27"}`))
+	f.Add([]byte(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1beta1","image":"[::1]:5000/a@sha256:` + strings.Repeat("0", 64) + `"}`))
+	f.Add([]byte(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"r.io/a","serviceAccountToken":"p"}`))
+	codecs := kubeletCodecs(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var out bytes.Buffer
+		_, err := Serve(bytes.NewReader(data), &out, func(req *Request, image string) (provider.Answer, error) {
+			return provider.Answer{Image: image, Credentials: []provider.Credential{{Key: image, Username: "u", Password: "p"}}, CacheKeyType: provider.CacheKeyImage}, nil
+		})
+		if err != nil {
+			if out.Len() != 0 {
+				t.Fatalf("error %v with output %q", err, out.String())
+			}
+			return
+		}
+		obj, _, derr := codecs.UniversalDecoder().Decode(out.Bytes(), nil, nil)
+		if derr != nil {
+			t.Fatalf("kubelet rejects %s: %v", out.String(), derr)
+		}
+		if resp := obj.(*credentialprovider.CredentialProviderResponse); len(resp.Auth) != 1 {
+			t.Fatalf("auth = %v", resp.Auth)
+		}
+	})
+}

@@ -3,9 +3,7 @@ package static
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"sort"
 	"strings"
 
@@ -100,26 +98,15 @@ func (s *Source) Keys() ([]string, error) {
 // MaxFileSize bytes, with one trailing line ending (\n or \r\n) removed.
 // Errors name the file and never quote it.
 func ReadSecretFile(path string) (string, error) {
-	// Stat before opening: opening a FIFO blocks until someone writes, and
-	// a device may never end.
-	info, err := os.Stat(path)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", path, pathErr(err))
-	}
-	if !info.Mode().IsRegular() {
-		return "", fmt.Errorf("%s: not a regular file", path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", path, pathErr(err))
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", path, pathErr(err))
-	}
-	if len(data) > MaxFileSize {
+	data, err := provider.ReadFile(path, MaxFileSize)
+	var tooLarge *provider.TooLargeError
+	switch {
+	case errors.As(err, &tooLarge):
 		return "", fmt.Errorf("%s: larger than %d KiB, not a credential", path, MaxFileSize>>10)
+	case errors.Is(err, provider.ErrNotRegular):
+		return "", fmt.Errorf("%s: not a regular file", path)
+	case err != nil:
+		return "", fmt.Errorf("%s: %w", path, pathErr(err))
 	}
 	s := strings.TrimSuffix(string(data), "\n")
 	return strings.TrimSuffix(s, "\r"), nil
