@@ -79,14 +79,17 @@ func (c *Config) Build(opts BuildOptions) (*Run, error) {
 	}
 	for i := range c.Sources {
 		s := &c.Sources[i]
-		if reason := c.denial(s, opts.Identity, audienceProblem); reason != "" && !opts.Unscoped {
-			run.Store.Sources = append(run.Store.Sources, &provider.Denied{SourceName: s.Name, Reason: reason})
-			continue
+		reason := c.denial(s, opts.Identity, audienceProblem)
+		if opts.Unscoped {
+			reason = ""
 		}
 		for _, src := range c.sources(s, opts, run.Helpers) {
 			src = &provider.Named{Source: src, Label: s.Name}
 			if len(s.MatchImages) > 0 {
 				src = &provider.Restricted{Source: src, MatchImages: s.MatchImages}
+			}
+			if reason != "" {
+				src = &provider.Denied{SourceName: src.Name(), Reason: reason, Inner: src}
 			}
 			run.Store.Sources = append(run.Store.Sources, src)
 		}

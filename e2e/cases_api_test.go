@@ -181,12 +181,17 @@ func caseScopingDenied(t *testing.T, c APICluster) {
 		Image: reg.FreshImage(t, "sa-denied")})
 	bare := c.RunPod(t, PodSpec{Name: "sa-no-annotation", Namespace: "team-a", ServiceAccountName: "no-annotation",
 		Image: reg.FreshImage(t, "sa-no-annotation")})
-	for _, pod := range []Pod{other, bare} {
+	// The plugin refuses with its reason, and the kubelet's log carries it:
+	// the operator sees why the pull was anonymous.
+	for pod, why := range map[Pod]string{
+		other: `service account "team-b/puller" is not in allow.serviceAccounts`,
+		bare:  `carries no annotation "` + scopingAnnotation,
+	} {
 		requireUnauthorized(t, c.WaitPullFailed(t, pod, failTimeout))
-		requirePluginAnswered(t, c, pod.Image)
+		requirePluginRefused(t, c, pod.Image, why)
 	}
 	log := string(c.ReadFile(t, stderr))
-	for _, want := range []string{"service account team-b/puller", "service account team-a/no-annotation", "not allowed", scopingAnnotation} {
+	for _, want := range []string{"service account team-b/puller", "service account team-a/no-annotation", "for this pod", scopingAnnotation} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the plugin's log does not mention %q:\n%s", want, tail(log, 2000))
 		}

@@ -87,6 +87,22 @@ func requirePluginAnswered(t *testing.T, c Cluster, image string) {
 	}
 }
 
+// requirePluginRefused fails unless the kubelet logged a provider failure
+// for image that carries why, the plugin's own reason.
+func requirePluginRefused(t *testing.T, c Cluster, image, why string) {
+	t.Helper()
+	repo := image
+	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+		repo = repo[:i]
+	}
+	for _, e := range LogEntries(c.KubeletLog(t)) {
+		if strings.Contains(e, "Failed to provide credentials") && strings.Contains(e, `image="`+repo+`"`) && strings.Contains(e, why) {
+			return
+		}
+	}
+	t.Fatalf("the kubelet's log has no provider failure for %s saying %q:\n%s", repo, why, tail(c.KubeletLog(t), 3000))
+}
+
 // A docker config.json with the right user and password: the kubelet gets
 // them from the plugin and the private image runs.
 func caseRightPassword(t *testing.T, c Cluster) {

@@ -27,6 +27,10 @@ type Result struct {
 	PathScoped bool
 	// Notes explain the decision for people (explain, -v). Never secret.
 	Notes []string
+	// Withheld says why a credential the source holds for the image was not
+	// given to this request (service-account scoping); "" when nothing was
+	// withheld.
+	Withheld string
 }
 
 // Source is one place that may hold credentials.
@@ -66,6 +70,18 @@ type Answer struct {
 	CacheDuration time.Duration
 	// Steps lists every source consulted, in order.
 	Steps []Step
+}
+
+// Withheld lists, per source, why a credential it holds for the image was
+// kept from this request.
+func (a *Answer) Withheld() []string {
+	var out []string
+	for _, s := range a.Steps {
+		if s.Result.Withheld != "" {
+			out = append(out, s.Source+": "+s.Result.Withheld)
+		}
+	}
+	return out
 }
 
 // Errors returns the errors of the sources consulted.

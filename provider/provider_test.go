@@ -153,3 +153,24 @@ func TestRestricted(t *testing.T) {
 		t.Errorf("denied: %+v", res)
 	}
 }
+
+// A denied source is consulted so the request learns that a credential
+// exists for it, but the credential never leaves Lookup.
+func TestDeniedWithInner(t *testing.T) {
+	inner := &fakeSource{name: "inner", res: Result{Credentials: creds("r.io"), PathScoped: true}}
+	d := &Denied{SourceName: "team-a", Reason: "namespace x", Inner: inner}
+	res, err := d.Lookup("r.io/app")
+	if err != nil || len(res.Credentials) != 0 || res.Withheld != "namespace x" || !res.PathScoped {
+		t.Errorf("%+v %v", res, err)
+	}
+	s := &Store{Sources: []Source{d, &fakeSource{name: "empty"}}}
+	a := s.Resolve("r.io/app")
+	if len(a.Credentials) != 0 || len(a.Withheld()) != 1 || a.Withheld()[0] != "team-a: namespace x" {
+		t.Errorf("answer %+v withheld %v", a, a.Withheld())
+	}
+	// Nothing for the image: nothing withheld.
+	d.Inner = &fakeSource{name: "inner"}
+	if res, _ := d.Lookup("r.io/app"); res.Withheld != "" {
+		t.Errorf("withheld %q", res.Withheld)
+	}
+}

@@ -35,18 +35,34 @@ func (r *Restricted) Lookup(image string) (Result, error) {
 	return Result{PathScoped: scoped, Notes: []string{fmt.Sprintf("not consulted: the image matches none of matchImages [%s]", strings.Join(r.MatchImages, ", "))}}, nil
 }
 
-// Denied stands for a source this request may not use.
+// Denied stands for a source this request may not use. When Inner is set it
+// is consulted, so that a pod kept from a credential that exists learns why
+// (the credential itself never leaves Lookup); without it the denial is
+// only noted.
 type Denied struct {
 	SourceName string
 	Reason     string
+	Inner      Source
 }
 
 // Name implements Source.
 func (d *Denied) Name() string { return d.SourceName }
 
-// Lookup implements Source: never a credential, and the reason as a note.
-func (d *Denied) Lookup(string) (Result, error) {
-	return Result{Notes: []string{"not allowed: " + d.Reason}}, nil
+// Lookup implements Source: never a credential.
+func (d *Denied) Lookup(image string) (Result, error) {
+	res := Result{Notes: []string{"not allowed: " + d.Reason}}
+	if d.Inner == nil {
+		return res, nil
+	}
+	inner, err := d.Inner.Lookup(image)
+	res.PathScoped = inner.PathScoped
+	if len(inner.Credentials) > 0 {
+		res.Withheld = d.Reason
+	}
+	// The inner source's errors are not this request's concern: it may not
+	// use the source anyway.
+	_ = err
+	return res, nil
 }
 
 // Named labels a source with the name an operator gave it in the config.

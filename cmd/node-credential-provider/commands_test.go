@@ -129,29 +129,35 @@ sources:
 	teamBToken := jwt(`{"aud":["ncp"],"kubernetes.io":{"namespace":"team-b","serviceaccount":{"name":"default"}}}`)
 	wrongAud := jwt(`{"aud":["other"],"kubernetes.io":{"namespace":"team-a","serviceaccount":{"name":"default"}}}`)
 	pull := map[string]string{"ncp.io/access": "pull"}
+	// A pod kept from a credential that exists gets none, and the plugin
+	// fails with the reason, so that the kubelet's log says why (a failure
+	// is an empty answer to the kubelet: nothing cached, anonymous pull).
 	for _, tc := range []struct {
-		name, stdin, want string
+		name, stdin, want, why string
 	}{
-		{"allowed", req("r.io/app", teamAToken, pull), `"auth":{"r.io":{"username":"team-a","password":"pa"}}`},
-		{"other namespace", req("r.io/app", teamBToken, pull), `"auth":{}`},
-		{"annotation missing", req("r.io/app", teamAToken, nil), `"auth":{}`},
-		{"wrong audience", req("r.io/app", wrongAud, pull), `"auth":{}`},
-		{"unrestricted source with a token", req("s.io/app", teamBToken, nil), `"auth":{"s.io":{"username":"shared","password":"ps"}}`},
-		{"tokenless denied", req("s.io/app", "", nil), `"auth":{}`},
+		{"allowed", req("r.io/app", teamAToken, pull), `"auth":{"r.io":{"username":"team-a","password":"pa"}}`, ""},
+		{"other namespace", req("r.io/app", teamBToken, pull), "", `namespace "team-b" is not in allow.namespaces [team-a]`},
+		{"annotation missing", req("r.io/app", teamAToken, nil), "", `carries no annotation "ncp.io/access"`},
+		{"wrong audience", req("r.io/app", wrongAud, pull), "", `not minted for audience "ncp"`},
+		{"unrestricted source with a token", req("s.io/app", teamBToken, nil), `"auth":{"s.io":{"username":"shared","password":"ps"}}`, ""},
+		{"tokenless denied", req("s.io/app", "", nil), "", "no service-account token and scoping.withoutToken is Deny"},
+		{"denied source without a credential for the image", req("other.io/app", teamBToken, pull), `"auth":{}`, ""},
 	} {
-		r := runBinary(t, tc.stdin, "--config", cfg, "-v=4")
-		if r.code != 0 || !strings.Contains(r.stdout, tc.want) {
-			t.Errorf("%s: %+v", tc.name, r)
+		r := runBinary(t, tc.stdin, "--config", cfg)
+		if tc.why == "" {
+			if r.code != 0 || !strings.Contains(r.stdout, tc.want) {
+				t.Errorf("%s: %+v", tc.name, r)
+			}
+		} else if r.code != 1 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 ||
+			!strings.Contains(r.stderr, "no credentials for r.io/app for this pod") && !strings.Contains(r.stderr, "no credentials for s.io/app for this pod") ||
+			!strings.Contains(r.stderr, tc.why) {
+			t.Errorf("%s: want exit 1 and one line saying %q: %+v", tc.name, tc.why, r)
 		}
-		if strings.Contains(r.stderr, ".sig") {
-			t.Errorf("%s: token on stderr: %s", tc.name, r.stderr)
+		if r := runBinary(t, tc.stdin, "--config", cfg, "-v=10"); strings.Contains(r.stderr, ".sig") || strings.Contains(r.stderr, `"pa"`) {
+			t.Errorf("%s: token or password on stderr: %s", tc.name, r.stderr)
 		}
 	}
-	r := runBinary(t, req("r.io/app", teamBToken, pull), "--config", cfg, "-v=4")
-	if !strings.Contains(r.stderr, `namespace \"team-b\" is not in allow.namespaces`) && !strings.Contains(r.stderr, `namespace "team-b" is not in allow.namespaces`) {
-		t.Errorf("denial reason not logged: %s", r.stderr)
-	}
-	r = runBinary(t, req("r.io/app", "not-a-jwt", nil), "--config", cfg)
+	r := runBinary(t, req("r.io/app", "not-a-jwt", nil), "--config", cfg)
 	if r.code != 1 || strings.Contains(r.stderr, "not-a-jwt") {
 		t.Errorf("bad token: %+v", r)
 	}

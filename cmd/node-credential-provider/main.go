@@ -127,7 +127,7 @@ func runPlugin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return so.resolve(cfg, req, image)
 	})
 	if ans != nil {
-		logAnswer(ans)
+		logAnswer(ans, err != nil)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %s\n", name, plugin.OneLine(err))
@@ -137,15 +137,16 @@ func runPlugin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // logAnswer says on stderr what we decided. Only keys, usernames' presence
-// and source names are logged, never a password.
-func logAnswer(a *provider.Answer) {
+// and source names are logged, never a password. When the run fails, its
+// one error line already says why, and only -v adds to it.
+func logAnswer(a *provider.Answer, failed bool) {
 	for _, s := range a.Steps {
 		if s.Err != nil && len(a.Credentials) > 0 {
 			klog.Warningf("%s", plugin.OneLine(s.Err))
 		}
 		for _, n := range s.Result.Notes {
 			// A denial is a decision an operator asked for: always say it.
-			if klog.V(4).Enabled() || strings.HasPrefix(n, "not allowed: ") {
+			if klog.V(4).Enabled() || !failed && strings.HasPrefix(n, "not allowed: ") {
 				klog.Infof("%s: %s", s.Source, n)
 			}
 		}

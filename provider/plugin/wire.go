@@ -183,8 +183,15 @@ func Serve(in io.Reader, out io.Writer, resolve ResolveFunc) (*provider.Answer, 
 	if err != nil {
 		return nil, err
 	}
-	if errs := ans.Errors(); len(ans.Credentials) == 0 && len(errs) > 0 {
-		return &ans, fmt.Errorf("no credentials for %s, and %s", ans.Image, OneLine(errors.Join(errs...)))
+	if len(ans.Credentials) == 0 {
+		// The kubelet treats a failure like an empty answer (no credentials,
+		// nothing cached) but logs our message: say why there is nothing.
+		if w := ans.Withheld(); len(w) > 0 {
+			return &ans, fmt.Errorf("no credentials for %s for this pod: %s", ans.Image, strings.Join(w, "; "))
+		}
+		if errs := ans.Errors(); len(errs) > 0 {
+			return &ans, fmt.Errorf("no credentials for %s, and %s", ans.Image, OneLine(errors.Join(errs...)))
+		}
 	}
 	if req.ServiceAccountToken != "" {
 		// The kubelet rejects a token echoed as a password unless its cache
