@@ -189,6 +189,10 @@ func casePodmanNamespaces(t *testing.T, c Cluster) {
 		reg.SetUser(t, up[0], up[1])
 		auths[reg.Host()+"/"+ns] = DockerAuth{Auth: base64.StdEncoding.EncodeToString([]byte(up[0] + ":" + up[1]))}
 	}
+	// A registry-wide key with a wrong password: the namespaced keys must
+	// win for their images (podman's most specific key), and the wide one
+	// is what any other repository gets, so that pull fails with 401.
+	auths[reg.Host()] = DockerAuth{Username: "team-a-puller", Password: "wrong-" + reg.Password()}
 	authFile := c.WriteDockerConfig(t, "podman", auths) // auth.json has config.json's shape
 	cfg := c.WriteFile(t, "ncp-config.yaml", []byte(fmt.Sprintf(`apiVersion: config.node-credential-provider.io/v1alpha1
 kind: NodeCredentialProviderConfig
@@ -206,9 +210,11 @@ sources:
 		c.RemoveImage(t, img)
 		pods = append(pods, c.RunPod(t, PodSpec{Name: "podman-" + ns, Image: img}))
 	}
+	other := c.RunPod(t, PodSpec{Name: "podman-other", Image: reg.FreshImage(t, "podman-other")})
 	for _, pod := range pods {
 		c.WaitPodRunning(t, pod, runTimeout)
 	}
+	requireUnauthorized(t, c.WaitPullFailed(t, other, failTimeout))
 	log := string(c.ReadFile(t, stderr))
 	for ns := range users {
 		want := fmt.Sprintf("image %s/%s/app: 1 credentials from podman", reg.Host(), ns)
