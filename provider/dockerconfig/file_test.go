@@ -190,13 +190,6 @@ func FuzzParse(f *testing.F) {
 	} {
 		f.Add([]byte(s), false)
 	}
-	if seeds, err := filepath.Glob("testdata/*.json"); err == nil {
-		for _, p := range seeds {
-			if b, err := os.ReadFile(p); err == nil {
-				f.Add(b, false)
-			}
-		}
-	}
 	f.Fuzz(func(t *testing.T, data []byte, legacy bool) {
 		file, err := Parse(data, legacy)
 		if err != nil {
