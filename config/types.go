@@ -102,8 +102,9 @@ type CredentialHelperSource struct {
 // PodmanAuthSource reads a containers auth.json, whose keys may be scoped
 // to a namespace or repository.
 type PodmanAuthSource struct {
-	// Path of the file. Empty: $REGISTRY_AUTH_FILE,
-	// $XDG_RUNTIME_DIR/containers/auth.json, /run/containers/0/auth.json.
+	// Path of the file. Empty: $REGISTRY_AUTH_FILE, else the first of
+	// $XDG_RUNTIME_DIR/containers/auth.json, /run/containers/0/auth.json and
+	// $HOME/.config/containers/auth.json that holds a credential.
 	Path string `json:"path,omitempty"`
 }
 

@@ -12,9 +12,12 @@ import (
 const RootAuthFile = "/run/containers/0/auth.json"
 
 // DefaultPaths is the search list: $REGISTRY_AUTH_FILE alone when set (the
-// operator chose it, so it must exist); otherwise
-// $XDG_RUNTIME_DIR/containers/auth.json when XDG_RUNTIME_DIR is set, then
-// RootAuthFile, both optional.
+// operator chose it, so it must exist); otherwise, each optional,
+// $XDG_RUNTIME_DIR/containers/auth.json when XDG_RUNTIME_DIR is set,
+// RootAuthFile, then $HOME/.config/containers/auth.json, the persistent file
+// `podman login` writes when the runtime one is not used (containers-auth.json(5)).
+// The docker config fallback the containers tools also read is the
+// dockerConfig source's business.
 func DefaultPaths(getenv func(string) string) (paths []string, optional bool) {
 	if p := getenv("REGISTRY_AUTH_FILE"); p != "" {
 		return []string{p}, false
@@ -24,6 +27,9 @@ func DefaultPaths(getenv func(string) string) (paths []string, optional bool) {
 	}
 	if len(paths) == 0 || paths[0] != RootAuthFile {
 		paths = append(paths, RootAuthFile)
+	}
+	if home := getenv("HOME"); home != "" {
+		paths = append(paths, filepath.Join(home, ".config", "containers", "auth.json"))
 	}
 	return paths, true
 }

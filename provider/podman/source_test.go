@@ -181,6 +181,7 @@ func TestDefaultPaths(t *testing.T) {
 		{map[string]string{}, []string{"/run/containers/0/auth.json"}, true},
 		{map[string]string{"XDG_RUNTIME_DIR": "/run/user/1000"}, []string{"/run/user/1000/containers/auth.json", "/run/containers/0/auth.json"}, true},
 		{map[string]string{"XDG_RUNTIME_DIR": "/run/user/0", "REGISTRY_AUTH_FILE": "/etc/auth.json"}, []string{"/etc/auth.json"}, false},
+		{map[string]string{"HOME": "/root"}, []string{"/run/containers/0/auth.json", "/root/.config/containers/auth.json"}, true},
 	} {
 		got, optional := DefaultPaths(env(tc.env))
 		if !reflect.DeepEqual(got, tc.want) || optional != tc.optional {
