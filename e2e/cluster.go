@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -106,6 +108,32 @@ type PodSpec struct {
 	ServiceAccountName string
 	ImagePullSecrets   []string
 	Annotations        map[string]string
+}
+
+// identity is what every harness derives from a spec: the namespace, a name
+// made unique with seq, and the command.
+func (s PodSpec) identity(seq int) (namespace, name string, command []string) {
+	namespace, command = s.Namespace, s.Command
+	if namespace == "" {
+		namespace = "default"
+	}
+	if len(command) == 0 {
+		command = []string{"sleep", "3600"}
+	}
+	return namespace, fmt.Sprintf("%s-%03d", sanitize(s.Name), seq), command
+}
+
+// dockerConfigJSON renders a docker config.json holding auths.
+func dockerConfigJSON(t testing.TB, auths map[string]DockerAuth) []byte {
+	t.Helper()
+	if auths == nil {
+		auths = map[string]DockerAuth{}
+	}
+	data, err := json.MarshalIndent(map[string]any{"auths": auths}, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 // APICluster is a Cluster whose node is registered to an API server: pods

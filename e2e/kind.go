@@ -134,14 +134,7 @@ func (k *KindCluster) WriteFile(t testing.TB, name string, content []byte) strin
 
 func (k *KindCluster) WriteDockerConfig(t testing.TB, name string, auths map[string]DockerAuth) string {
 	t.Helper()
-	if auths == nil {
-		auths = map[string]DockerAuth{}
-	}
-	data, err := json.MarshalIndent(map[string]any{"auths": auths}, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k.WriteFile(t, filepath.Join(name, "config.json"), data)
+	return k.WriteFile(t, filepath.Join(name, "config.json"), dockerConfigJSON(t, auths))
 }
 
 func (k *KindCluster) ReadFile(t testing.TB, path string) []byte {

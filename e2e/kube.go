@@ -97,15 +97,7 @@ func (k *Kube) RunPod(t testing.TB, spec PodSpec) Pod {
 	k.seq++
 	seq := k.seq
 	k.mu.Unlock()
-	ns := spec.Namespace
-	if ns == "" {
-		ns = "default"
-	}
-	name := fmt.Sprintf("%s-%03d", sanitize(spec.Name), seq)
-	cmd := spec.Command
-	if len(cmd) == 0 {
-		cmd = []string{"sleep", "3600"}
-	}
+	ns, name, cmd := spec.identity(seq)
 	podSpec := map[string]any{
 		"nodeName":                      k.Node,
 		"hostNetwork":                   true,

@@ -398,14 +398,7 @@ func (n *KubeletNode) WriteFile(t testing.TB, name string, content []byte) strin
 
 func (n *KubeletNode) WriteDockerConfig(t testing.TB, name string, auths map[string]DockerAuth) string {
 	t.Helper()
-	if auths == nil {
-		auths = map[string]DockerAuth{}
-	}
-	data, err := json.MarshalIndent(map[string]any{"auths": auths}, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n.WriteFile(t, filepath.Join(name, "config.json"), data)
+	return n.WriteFile(t, filepath.Join(name, "config.json"), dockerConfigJSON(t, auths))
 }
 
 func (n *KubeletNode) SetProviderConfig(t testing.TB, cfg ProviderConfigSet) {
@@ -430,15 +423,7 @@ func (n *KubeletNode) RunPod(t testing.TB, spec PodSpec) Pod {
 	n.seq++
 	seq := n.seq
 	n.mu.Unlock()
-	ns := spec.Namespace
-	if ns == "" {
-		ns = "default"
-	}
-	name := fmt.Sprintf("%s-%03d", sanitize(spec.Name), seq)
-	cmd := spec.Command
-	if len(cmd) == 0 {
-		cmd = []string{"sleep", "3600"}
-	}
+	ns, name, cmd := spec.identity(seq)
 	grace := 1
 	manifest := map[string]any{
 		"apiVersion": "v1",
