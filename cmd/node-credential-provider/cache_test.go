@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -80,17 +79,11 @@ func (f *cacheFixture) burst(t *testing.T, n int, extra ...string) []result {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			cmd := exec.Command(binary, append([]string{"--config", f.config}, extra...)...)
-			cmd.Stdin = strings.NewReader(request(fmt.Sprintf("burst.example.com/img-%02d", i)))
-			cmd.Env = append(os.Environ(), f.env...)
-			var so, se bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &so, &se
-			err := cmd.Run()
-			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
+			r, _, err := execBinary(f.env, request(fmt.Sprintf("burst.example.com/img-%02d", i)), append([]string{"--config", f.config}, extra...)...)
+			if err != nil {
+				r.stderr = err.Error()
 			}
-			out[i] = result{code, so.String(), se.String()}
+			out[i] = r
 		}(i)
 	}
 	wg.Wait()
@@ -172,19 +165,7 @@ sources:
     credentialHelper: {helper: counter}
     matchImages: ["burst.example.com"]
 `), 0o600)
-	run := func(image string) result {
-		cmd := exec.Command(binary, "--config", cfg)
-		cmd.Stdin = strings.NewReader(request(image))
-		cmd.Env = append(os.Environ(), f.env...)
-		var so, se bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &so, &se
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		}
-		return result{code, so.String(), se.String()}
-	}
+	run := func(image string) result { return runBinaryEnv(t, f.env, request(image), "--config", cfg) }
 	if r := run("burst.example.com/app"); r.code != 0 || !strings.Contains(r.stdout, `"auth":{"burst.example.com":{"username":"burst-user","password":"pw-one"}}`) {
 		t.Errorf("matching image: %+v", r)
 	}

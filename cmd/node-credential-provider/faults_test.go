@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -29,21 +28,11 @@ func answered(r result, key, user, password string) bool {
 
 func runTimed(t *testing.T, env []string, stdin string, args ...string) (result, time.Duration) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	d := time.Since(start)
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
+	r, d, err := execBinary(env, stdin, args...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return result{code, out.String(), errb.String()}, d
+	return r, d
 }
 
 // A helper that hangs, with children holding its pipes inside and outside

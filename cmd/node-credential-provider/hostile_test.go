@@ -95,20 +95,7 @@ func (f *hostileFixture) helper(t *testing.T, name string) []string {
 
 func (f *hostileFixture) run(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	cmd.Env = append(os.Environ(), "HOME="+f.dir)
-	cmd.Env = append(cmd.Env, f.env...)
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{code, out.String(), errb.String()}
+	return runBinaryEnv(t, append([]string{"HOME=" + f.dir}, f.env...), stdin, args...)
 }
 
 // Expected outcomes of a hostile case.

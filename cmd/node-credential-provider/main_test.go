@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var binary string
@@ -44,21 +45,39 @@ type result struct {
 	stdout, stderr string
 }
 
-func runBinary(t *testing.T, stdin string, args ...string) result {
-	t.Helper()
+// execBinary runs the plugin as the kubelet does: stdin given, stdout and
+// stderr and the exit code observed. env is added to ours. Safe from any
+// goroutine: it reports a failure to start as an error.
+func execBinary(env []string, stdin string, args ...string) (result, time.Duration, error) {
 	cmd := exec.Command(binary, args...)
 	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	start := time.Now()
 	err := cmd.Run()
+	d := time.Since(start)
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
+		code, err = ee.ExitCode(), nil
+	}
+	return result{code, out.String(), errb.String()}, d, err
+}
+
+// runBinaryEnv is execBinary for the test goroutine.
+func runBinaryEnv(t *testing.T, env []string, stdin string, args ...string) result {
+	t.Helper()
+	r, _, err := execBinary(env, stdin, args...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return result{code, out.String(), errb.String()}
+	return r
+}
+
+// runBinary runs the plugin with an empty HOME.
+func runBinary(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	return runBinaryEnv(t, []string{"HOME=" + t.TempDir()}, stdin, args...)
 }
 
 const (
