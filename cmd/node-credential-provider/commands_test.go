@@ -221,3 +221,41 @@ sources:
 		t.Errorf("after rotation: %+v", r)
 	}
 }
+
+// validate catches scoping rules that the kubelet's provider config can
+// never satisfy: no tokens at all, another audience, an annotation the
+// kubelet does not pass.
+func TestValidateScopingAgainstKubelet(t *testing.T) {
+	dir := t.TempDir()
+	dc := writeFile(t, dir, "config.json", `{"auths":{"r.io":{"username":"u","password":"p"}}}`, 0o600)
+	ours := writeFile(t, dir, "ncp.yaml", `apiVersion: config.node-credential-provider.io/v1alpha1
+kind: NodeCredentialProviderConfig
+scoping: {audience: ncp}
+sources:
+  - name: team-a
+    dockerConfig: {paths: [`+dc+`]}
+    allow: {namespaces: [team-a], annotations: {example.com/access: pull}}
+`, 0o600)
+	const head = "apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n- name: node-credential-provider\n  apiVersion: credentialprovider.kubelet.k8s.io/v1\n  matchImages: [r.io]\n  defaultCacheDuration: 1m\n  args: [--config="
+	noTokens := writeFile(t, dir, "no-tokens.yaml", head+ours+"]\n", 0o600)
+	r := runBinary(t, "", "validate", "--kubelet-config", noTokens, "--provider-name", name)
+	if r.code != 1 || !strings.Contains(r.stdout, `team-a: has allow rules, but the kubelet provider "node-credential-provider" has no tokenAttributes`) {
+		t.Errorf("no tokenAttributes: %+v", r)
+	}
+	mismatch := writeFile(t, dir, "mismatch.yaml", head+ours+"]\n  tokenAttributes: {serviceAccountTokenAudience: other, cacheType: ServiceAccount, requireServiceAccount: false, optionalServiceAccountAnnotationKeys: [example.com/other]}\n", 0o600)
+	r = runBinary(t, "", "validate", "--kubelet-config", mismatch, "--provider-name", name)
+	for _, want := range []string{
+		`scoping.audience "ncp" differs from the kubelet provider's tokenAttributes.serviceAccountTokenAudience "other"`,
+		`team-a: allow.annotations names "example.com/access", which the kubelet provider's tokenAttributes neither require nor allow`,
+		"2 problem(s)",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("mismatch: output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	good := writeFile(t, dir, "good.yaml", head+ours+"]\n  tokenAttributes: {serviceAccountTokenAudience: ncp, cacheType: ServiceAccount, requireServiceAccount: false, optionalServiceAccountAnnotationKeys: [example.com/access]}\n", 0o600)
+	r = runBinary(t, "", "validate", "--kubelet-config", good, "--provider-name", name)
+	if r.code != 0 {
+		t.Errorf("matching setup: %+v", r)
+	}
+}

@@ -59,8 +59,9 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	}
 	v := &validation{out: stdout}
 
+	var prov *config.KubeletProvider
 	if *kubeletConfig != "" {
-		v.kubelet(*kubeletConfig, *providerName, *binDir, &so, !sourceFlagsGiven(fset))
+		prov = v.kubelet(*kubeletConfig, *providerName, *binDir, &so, !sourceFlagsGiven(fset))
 	}
 	if so.configFile != "" {
 		v.checkFile(so.configFile, "our config", false)
@@ -73,6 +74,9 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 			v.ok("%s: valid %s", so.configFile, config.Kind)
 		}
 		v.sources(cfg, so.kubeletRootDir)
+		if prov != nil {
+			v.scoping(cfg, prov)
+		}
 	}
 	if v.problems > 0 {
 		fmt.Fprintf(stdout, "%d problem(s)\n", v.problems)
@@ -82,11 +86,11 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func (v *validation) kubelet(path, providerName, binDir string, so *sourceOptions, useArgs bool) {
+func (v *validation) kubelet(path, providerName, binDir string, so *sourceOptions, useArgs bool) *config.KubeletProvider {
 	providers, err := config.LoadKubelet(path)
 	if err != nil {
 		v.fail("kubelet config: %v", err)
-		return
+		return nil
 	}
 	v.ok("kubelet config %s: %d provider(s) decode strictly", path, len(providers))
 	for i := range providers {
@@ -97,7 +101,7 @@ func (v *validation) kubelet(path, providerName, binDir string, so *sourceOption
 	p, err := config.FindProvider(providers, providerName)
 	if err != nil {
 		v.fail("kubelet config: no provider named %q; the kubelet runs <bin-dir>/<name>, so the name must be this binary's file name", providerName)
-		return
+		return nil
 	}
 	v.ok("provider %q found in %s, matchImages %v", p.Name, p.File, p.MatchImages)
 	if binDir != "" {
@@ -117,6 +121,45 @@ func (v *validation) kubelet(path, providerName, binDir string, so *sourceOption
 			v.fail("%v", err)
 		} else if len(p.Args) > 0 {
 			v.ok("provider args %v parse", p.Args)
+		}
+	}
+	return p
+}
+
+// scoping checks that our allow rules can ever be met by what the kubelet's
+// provider sends: a token at all, for our audience, with the annotations
+// the rules name. Each mismatch silently denies every pod.
+func (v *validation) scoping(cfg *config.Config, p *config.KubeletProvider) {
+	ta := p.TokenAttributes
+	if ta != nil && cfg.Scoping.Audience != "" && ta.ServiceAccountTokenAudience != cfg.Scoping.Audience {
+		v.fail("scoping.audience %q differs from the kubelet provider's tokenAttributes.serviceAccountTokenAudience %q: every token would be refused",
+			cfg.Scoping.Audience, ta.ServiceAccountTokenAudience)
+	}
+	passed := map[string]bool{}
+	if ta != nil {
+		for _, k := range append(append([]string{}, ta.RequiredServiceAccountAnnotationKeys...), ta.OptionalServiceAccountAnnotationKeys...) {
+			passed[k] = true
+		}
+	}
+	for _, s := range cfg.Sources {
+		if s.Allow == nil {
+			continue
+		}
+		if ta == nil {
+			if !s.Allow.WithoutToken {
+				v.fail("%s: has allow rules, but the kubelet provider %q has no tokenAttributes, so no request carries a service-account token and the source serves no pod", s.Name, p.Name)
+			}
+			continue
+		}
+		keys := make([]string, 0, len(s.Allow.Annotations))
+		for k := range s.Allow.Annotations {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if !passed[k] {
+				v.fail("%s: allow.annotations names %q, which the kubelet provider's tokenAttributes neither require nor allow as optional, so it never arrives and the source serves no pod", s.Name, k)
+			}
 		}
 	}
 }
