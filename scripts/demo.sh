@@ -69,6 +69,9 @@ echo "== why (-v=4 shows each source's decision on stderr; never a password):"
 "$bin" --docker-config "$work/config.json" --cache-dir "$work/cache" -v=4 2>&1 >/dev/null \
   <<<'{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"quay.io/team-b/app"}' | sed 's/^/   /'
 echo
+echo "== an operator asks why quay.io/team-b gets nothing: node-credential-provider explain"
+"$bin" explain quay.io/team-b/app:v2 --docker-config "$work/config.json" --cache-dir "$work/cache" | sed 's/^/   /'
+echo
 echo "== a malformed request: exit 1 and one line on stderr"
 if "$bin" --docker-config "$work/config.json" <<<'{"kind":"CredentialProviderRequest"' 2>&1; then fail=1; fi
 exit $fail

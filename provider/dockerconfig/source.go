@@ -97,6 +97,9 @@ func (f *File) Lookup(image string) provider.Result {
 			fallback = e
 		}
 		if !match.Matches(e.MatchKey, image) {
+			if why := match.NearMiss(e.MatchKey, image); why != "" {
+				res.Notes = append(res.Notes, fmt.Sprintf("%q does not match: %s", e.Key, why))
+			}
 			continue
 		}
 		if first, dup := seen[e.MatchKey]; dup {

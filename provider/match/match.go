@@ -2,6 +2,7 @@ package match
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -104,6 +105,28 @@ func SameHost(pattern, image string) bool {
 	g, t, ok := parseBoth(pattern, image)
 	g.path = ""
 	return ok && matchParsed(g, t)
+}
+
+// NearMiss explains why pattern, which does not match image, comes close:
+// the right registry but another repository path, or the right host with
+// another port. It returns "" for patterns that are simply about another
+// registry. It is for people (explain, -v), who otherwise see a 401.
+func NearMiss(pattern, image string) string {
+	g, t, ok := parseBoth(pattern, image)
+	if !ok || matchParsed(g, t) {
+		return ""
+	}
+	if g.port == t.port && SameHost(pattern, image) {
+		return fmt.Sprintf("it covers the path %q and below, not this repository", strings.TrimPrefix(g.path, "/"))
+	}
+	g.port, g.path = t.port, ""
+	if matchParsed(g, t) {
+		if t.port == "" {
+			return "it names a port and the image has none (the kubelet compares ports literally)"
+		}
+		return fmt.Sprintf("the image's port is %s (the kubelet compares ports literally; add the port to the key)", t.port)
+	}
+	return ""
 }
 
 // HasPath reports whether a normalized key is scoped to a repository path

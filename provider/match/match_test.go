@@ -137,3 +137,19 @@ func FuzzMatches(f *testing.F) {
 		}
 	})
 }
+
+func TestNearMiss(t *testing.T) {
+	for _, tc := range []struct{ pattern, image, want string }{
+		{"quay.io/team-a", "quay.io/team-b/app", `it covers the path "team-a" and below, not this repository`},
+		{"localhost", "localhost:5000/app", "the image's port is 5000"},
+		{"localhost:5000", "localhost/app", "it names a port and the image has none"},
+		{"*.example.com", "a.example.com:443/app", "the image's port is 443"},
+		{"other.io", "quay.io/app", ""},
+		{"quay.io", "quay.io/app", ""}, // a match is no near miss
+	} {
+		got := NearMiss(tc.pattern, tc.image)
+		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("NearMiss(%q, %q) = %q; want %q", tc.pattern, tc.image, got, tc.want)
+		}
+	}
+}
