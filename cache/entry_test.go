@@ -34,7 +34,7 @@ func TestDecodeEntryRejects(t *testing.T) {
 	// structure; "damaged value" tests the checksum.
 	reseal := func(b []byte) []byte {
 		b = append([]byte(nil), b...)
-		return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+		return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli()))
 	}
 	body := good[:len(good)-checksumSize]
 	mutate := func(f func(b []byte) []byte) []byte { return reseal(f(append([]byte(nil), body...))) }

@@ -238,3 +238,16 @@ func FuzzKubeletConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestNameChecks(t *testing.T) {
+	for s, want := range map[string]bool{"GNUPGHOME": true, "_x1": true, "a": true, "": false, "1A": false, "A-B": false, "A B": false} {
+		if isEnvName(s) != want {
+			t.Errorf("isEnvName(%q) = %v", s, !want)
+		}
+	}
+	for s, want := range map[string]bool{"pass": true, "ecr-login": true, "a.b_c": true, "": false, "-x": false, "../x": false, "a/b": false, "a b": false} {
+		if isHelperName(s) != want {
+			t.Errorf("isHelperName(%q) = %v", s, !want)
+		}
+	}
+}

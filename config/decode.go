@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	sigsjson "sigs.k8s.io/json"
@@ -64,19 +65,21 @@ func quote(s string) string {
 	return strconv.Quote(s[:n]) + "..."
 }
 
+// The patterns below read error messages, so they are compiled only when
+// there is an error: package-level regexps cost every plugin start.
 var (
-	yamlLine = regexp.MustCompile(`line (\d+)`)
-	yamlDup  = regexp.MustCompile(`line (\d+): key ("[^"]*") already set in map`)
+	yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+)`) })
+	yamlDup  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+): key ("[^"]*") already set in map`) })
 )
 
 // describeYAMLError keeps the line number and, for duplicate keys, the key;
 // go-yaml's other messages may quote the offending value.
 func describeYAMLError(err error) error {
 	msg := err.Error()
-	if m := yamlDup.FindStringSubmatch(msg); m != nil {
+	if m := yamlDup().FindStringSubmatch(msg); m != nil {
 		return fmt.Errorf("line %s: duplicate field %s", m[1], m[2])
 	}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+	if m := yamlLine().FindStringSubmatch(msg); m != nil {
 		return fmt.Errorf("not valid YAML (line %s)", m[1])
 	}
 	return errors.New("not valid YAML")
@@ -85,11 +88,13 @@ func describeYAMLError(err error) error {
 // jsonTypeError matches encoding/json's "json: cannot unmarshal X into Go
 // struct field T.a.b of type Y" and our own Duration errors, which sigs.k8s.io/json
 // reports with the field path.
-var jsonTypeError = regexp.MustCompile(`cannot unmarshal (\w+) into Go struct field [A-Za-z]+\.([\w.\[\]]+) of type ([\w.\[\]*]+)`)
+var jsonTypeError = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`cannot unmarshal (\w+) into Go struct field [A-Za-z]+\.([\w.\[\]]+) of type ([\w.\[\]*]+)`)
+})
 
 func describeTypeError(err error) error {
 	msg := err.Error()
-	if m := jsonTypeError.FindStringSubmatch(msg); m != nil {
+	if m := jsonTypeError().FindStringSubmatch(msg); m != nil {
 		return fmt.Errorf("field %s must be %s, not %s", quote(m[2]), goTypeName(m[3]), m[1])
 	}
 	// Errors from our UnmarshalJSON methods say what is expected and quote

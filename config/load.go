@@ -6,7 +6,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -161,7 +160,7 @@ func (c *Config) Validate() []error {
 			}
 		}
 		for k := range h.Env {
-			if !envName.MatchString(k) {
+			if !isEnvName(k) {
 				bad(f+".env", "%s is not an environment variable name", quote(k))
 			}
 		}
@@ -229,15 +228,34 @@ func (c *Config) Validate() []error {
 	return errs
 }
 
-var (
-	envName    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	helperName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-)
+// isEnvName accepts [A-Za-z_][A-Za-z0-9_]*.
+func isEnvName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+		if !letter && !(i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// isHelperName accepts [A-Za-z0-9][A-Za-z0-9._-]*.
+func isHelperName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && !(i > 0 && (c == '.' || c == '_' || c == '-')) {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // ValidateHelperName checks a credential helper's name: the suffix of a
 // docker-credential-NAME binary looked up on PATH, never a path.
 func ValidateHelperName(name string) error {
-	if !helperName.MatchString(name) {
+	if !isHelperName(name) {
 		return fmt.Errorf("%s is not a helper name (the NAME of docker-credential-NAME, letters, digits, '.', '_', '-')", quote(name))
 	}
 	return nil
