@@ -111,7 +111,7 @@ func Resolve(h *Helper, image string) (provider.Result, error) {
 		order = append(order, key)
 	}
 	for _, key := range order {
-		cred, note, err := get(h, wanted[key], key)
+		cred, note, err := Ask(h, wanted[key], key)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -128,8 +128,10 @@ func Resolve(h *Helper, image string) (provider.Result, error) {
 	return res, errors.Join(errs...)
 }
 
-// get asks the helper for one server URL and says what came of it.
-func get(h *Helper, serverURL, key string) (*provider.Credential, string, error) {
+// Ask asks the helper for one server URL and says what came of it: the
+// credential under key when the helper has a usable one, and a note either
+// way.
+func Ask(h *Helper, serverURL, key string) (*provider.Credential, string, error) {
 	user, secret, found, err := h.Get(serverURL)
 	if err != nil {
 		return nil, "", err

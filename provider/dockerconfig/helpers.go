@@ -102,22 +102,16 @@ func credHelper(h *credhelper.Helper, image string) (provider.Result, error) {
 	return getOne(h, credhelper.ServerURL(image), image)
 }
 
+// getOne asks h about one server URL, as a Result for image.
 func getOne(h *credhelper.Helper, serverURL, image string) (provider.Result, error) {
-	var res provider.Result
 	key, _ := credhelper.AnswerKey(serverURL, image)
-	user, secret, found, err := h.Get(serverURL)
-	switch {
-	case err != nil:
-		return res, err
-	case !found:
-		res.Notes = append(res.Notes, fmt.Sprintf("%s has no credential for %q", h.Command(), serverURL))
-	default:
-		if ok, why := credhelper.Usable(user, secret); !ok {
-			res.Notes = append(res.Notes, fmt.Sprintf("%s: %q skipped: %s", h.Command(), serverURL, why))
-			break
-		}
-		res.Credentials = append(res.Credentials, provider.Credential{Key: key, Username: user, Password: secret})
-		res.Notes = append(res.Notes, fmt.Sprintf("%s: %q answers as %q", h.Command(), serverURL, key))
+	cred, note, err := credhelper.Ask(h, serverURL, key)
+	if err != nil {
+		return provider.Result{}, err
+	}
+	res := provider.Result{Notes: []string{note}}
+	if cred != nil {
+		res.Credentials = []provider.Credential{*cred}
 	}
 	return res, nil
 }
