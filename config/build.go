@@ -60,7 +60,7 @@ func (r *Run) Resolve(image string) provider.Answer {
 // Build makes what answers one request: the configured sources in order,
 // each restricted to its matchImages, and replaced by a denial when the
 // request's identity may not use it.
-func (c *Config) Build(opts BuildOptions) (*Run, error) {
+func (c *Config) Build(opts BuildOptions) *Run {
 	run := &Run{Store: &provider.Store{CacheDuration: c.CacheDurationValue()}}
 	var shared credhelper.Cacher
 	if !c.Cache.Disabled {
@@ -94,7 +94,7 @@ func (c *Config) Build(opts BuildOptions) (*Run, error) {
 			run.Store.Sources = append(run.Store.Sources, src)
 		}
 	}
-	return run, nil
+	return run
 }
 
 // helper configures one credential helper, with the shared cache if any.

@@ -31,11 +31,7 @@ func TestBuildCredentialHelperSource(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			run, err := c.Build(BuildOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := run.Resolve(tc.image)
+			a := c.Build(BuildOptions{}).Resolve(tc.image)
 			if len(a.Credentials) != tc.want || len(a.Errors()) > 0 {
 				t.Errorf("answer %+v, errors %v; want %d credentials", a.Credentials, a.Errors(), tc.want)
 			}

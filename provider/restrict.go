@@ -54,14 +54,13 @@ func (d *Denied) Lookup(image string) (Result, error) {
 	if d.Inner == nil {
 		return res, nil
 	}
-	inner, err := d.Inner.Lookup(image)
+	// The inner source's errors are not this request's concern: it may not
+	// use the source anyway.
+	inner, _ := d.Inner.Lookup(image)
 	res.PathScoped = inner.PathScoped
 	if len(inner.Credentials) > 0 {
 		res.Withheld = d.Reason
 	}
-	// The inner source's errors are not this request's concern: it may not
-	// use the source anyway.
-	_ = err
 	return res, nil
 }
 

@@ -143,11 +143,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	ex.Identity = id.String()
-	ans, err := so.resolveFor(cfg, image, id)
-	if err != nil {
-		fmt.Fprintf(stderr, "explain: %s\n", plugin.OneLine(err))
-		return exitError
-	}
+	ans := so.resolveFor(cfg, image, id)
 	ex.Sources, ex.Answer = reportAnswer(&ans)
 	if len(ans.Credentials) == 0 {
 		ex.Problems = append(ex.Problems, "no source holds a credential for this image: the pull goes ahead without credentials from this plugin")

@@ -144,11 +144,7 @@ func runExport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		// Exporting is an operator's act on the whole store: the per-pod
 		// allow rules govern what the kubelet gets, not what root exports.
-		run, err := cfg.Build(config.BuildOptions{KubeletRootDir: so.kubeletRootDir, Unscoped: true})
-		if err != nil {
-			fmt.Fprintf(stderr, "%s: %s\n", cmd, plugin.OneLine(err))
-			return exitError
-		}
+		run := cfg.Build(config.BuildOptions{KubeletRootDir: so.kubeletRootDir, Unscoped: true})
 		col, err := pullsecret.Collect(run.Store, pullsecret.Request{Registries: f.registries, Images: f.images, All: f.all})
 		if err != nil {
 			return usageErr("%v", err)

@@ -78,17 +78,13 @@ func (o *sourceOptions) resolve(cfg *config.Config, req *plugin.Request, image s
 		// requests without one: they may allow more.
 		return provider.Answer{}, err
 	}
-	return o.resolveFor(cfg, image, id)
+	return o.resolveFor(cfg, image, id), nil
 }
 
-func (o *sourceOptions) resolveFor(cfg *config.Config, image string, id scope.Identity) (provider.Answer, error) {
-	run, err := cfg.Build(config.BuildOptions{KubeletRootDir: o.kubeletRootDir, Identity: id})
-	if err != nil {
-		return provider.Answer{}, err
-	}
-	ans := run.Resolve(image)
+// resolveFor answers image for id, as plugin mode and explain do.
+func (o *sourceOptions) resolveFor(cfg *config.Config, image string, id scope.Identity) provider.Answer {
 	if id.HasToken {
 		klog.V(2).Infof("image %s requested for %s", image, id)
 	}
-	return ans, nil
+	return cfg.Build(config.BuildOptions{KubeletRootDir: o.kubeletRootDir, Identity: id}).Resolve(image)
 }
