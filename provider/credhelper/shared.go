@@ -27,3 +27,17 @@ func Shared(configure func(name string) *Helper) func(name string) *Helper {
 		return h
 	}
 }
+
+// Factory hands out the Helper of a name found in a credentials file. A nil
+// Factory, or one that returns nil, means a Helper with defaults.
+type Factory func(name string) *Helper
+
+// Helper returns the Helper for name.
+func (f Factory) Helper(name string) *Helper {
+	if f != nil {
+		if h := f(name); h != nil {
+			return h
+		}
+	}
+	return &Helper{Name: name}
+}

@@ -11,18 +11,8 @@ import (
 )
 
 // HelperFunc configures the helper of a name found in credsStore or
-// credHelpers (timeout, environment). Nil, or a nil result, means a Helper
-// with defaults.
-type HelperFunc func(name string) *credhelper.Helper
-
-func (fn HelperFunc) helper(name string) *credhelper.Helper {
-	if fn != nil {
-		if h := fn(name); h != nil {
-			return h
-		}
-	}
-	return &credhelper.Helper{Name: name}
-}
+// credHelpers (timeout, environment).
+type HelperFunc = credhelper.Factory
 
 // Resolve answers for image the way docker's CLI resolves a file's
 // credentials: the credHelpers entry for the image's registry first, then
@@ -47,7 +37,7 @@ func (f *File) Resolve(image string, helpers HelperFunc) (provider.Result, error
 		return false
 	}
 	if key, name, ok := f.credHelperFor(image); ok {
-		r, err := credHelper(helpers.helper(name), image)
+		r, err := credHelper(helpers.Helper(name), image)
 		if err != nil {
 			err = fmt.Errorf("credHelpers %q: %w", key, err)
 		}
@@ -56,7 +46,7 @@ func (f *File) Resolve(image string, helpers HelperFunc) (provider.Result, error
 		}
 	}
 	if f.CredsStore != "" {
-		r, err := f.credsStore(helpers.helper(f.CredsStore), image)
+		r, err := f.credsStore(helpers.Helper(f.CredsStore), image)
 		if err != nil {
 			err = fmt.Errorf("credsStore: %w", err)
 		}
@@ -179,7 +169,7 @@ func (f *File) Keys(helpers HelperFunc) ([]string, error) {
 	var err error
 	if f.CredsStore != "" {
 		var listed []string
-		listed, err = credhelper.Keys(helpers.helper(f.CredsStore))
+		listed, err = credhelper.Keys(helpers.Helper(f.CredsStore))
 		if err != nil {
 			err = fmt.Errorf("credsStore: %w", err)
 			for _, e := range f.Entries {

@@ -72,21 +72,16 @@ func Resolve(f *dockerconfig.File, image string, helpers func(string) *credhelpe
 		res.Notes = append(res.Notes, fmt.Sprintf("credsStore %q ignored: containers tools do not read it", f.CredsStore))
 	}
 	if name := f.CredHelpers[registry]; name != "" {
-		h := helper(helpers, name)
-		user, secret, found, err := h.Get(registry)
+		cred, note, err := credhelper.Ask(credhelper.Factory(helpers).Helper(name), registry, registry)
 		switch {
 		case err != nil:
 			helperErr = fmt.Errorf("credHelpers %q: %w", registry, err)
-		case !found:
-			res.Notes = append(res.Notes, fmt.Sprintf("%s has no credential for %q", h.Command(), registry))
-		default:
-			if ok, why := credhelper.Usable(user, secret); !ok {
-				res.Notes = append(res.Notes, fmt.Sprintf("%s: %q skipped: %s", h.Command(), registry, why))
-				break
-			}
-			res.Credentials = []provider.Credential{{Key: registry, Username: user, Password: secret}}
-			res.Notes = append(res.Notes, fmt.Sprintf("%s: %q answers", h.Command(), registry))
+		case cred != nil:
+			res.Credentials = []provider.Credential{*cred}
+			res.Notes = append(res.Notes, note)
 			return res, nil
+		default:
+			res.Notes = append(res.Notes, note)
 		}
 	}
 	r := lookupAuths(f, image)
@@ -128,15 +123,6 @@ func lookupAuths(f *dockerconfig.File, image string) provider.Result {
 	res.Credentials = []provider.Credential{{Key: answer, Username: best.Username, Password: best.Password}}
 	res.Notes = append(res.Notes, fmt.Sprintf("%q is the most specific key; answers as %q", best.Key, answer))
 	return res
-}
-
-func helper(helpers func(string) *credhelper.Helper, name string) *credhelper.Helper {
-	if helpers != nil {
-		if h := helpers(name); h != nil {
-			return h
-		}
-	}
-	return &credhelper.Helper{Name: name}
 }
 
 // Keys implements provider.Lister: the usable auths keys as they would
