@@ -68,3 +68,14 @@ func fileKind(m fs.FileMode) string {
 	}
 	return "mode " + m.String()
 }
+
+// FileError says what went wrong with the file at path as "PATH: REASON",
+// naming the path once: the operation and path of an *fs.PathError are
+// dropped, its cause kept (errors.Is still sees it).
+func FileError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}

@@ -11,6 +11,7 @@ import (
 	"sort"
 
 	"github.com/node-credential-provider/node-credential-provider/config"
+	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/dockerconfig"
 	"github.com/node-credential-provider/node-credential-provider/provider/plugin"
 )
@@ -109,7 +110,7 @@ func (v *validation) kubelet(path, providerName, binDir string, so *sourceOption
 		fi, err := os.Stat(bin)
 		switch {
 		case err != nil:
-			v.fail("%s: %v (the kubelet refuses to start without it)", bin, describeFSError(err))
+			v.fail("%v (the kubelet refuses to start without it)", provider.FileError(bin, err))
 		case !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0:
 			v.fail("%s: not an executable file", bin)
 		default:
@@ -245,7 +246,7 @@ func (v *validation) sources(cfg *config.Config, kubeletRootDir string) {
 func (v *validation) checkFile(path, what string, secret bool) bool {
 	fi, err := os.Stat(path)
 	if err != nil {
-		v.fail("%s: %s: %v", what, path, describeFSError(err))
+		v.fail("%s: %v", what, provider.FileError(path, err))
 		return false
 	}
 	if !fi.Mode().IsRegular() {
@@ -259,12 +260,4 @@ func (v *validation) checkFile(path, what string, secret bool) bool {
 		v.fail("%s: %s: mode %04o lets group or others change it, and it names programs we run; chmod 644 or stricter", what, path, fi.Mode().Perm())
 	}
 	return true
-}
-
-func describeFSError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -36,7 +36,7 @@ func (s *Source) Lookup(image string) (provider.Result, error) {
 		if s.Optional && errors.Is(err, fs.ErrNotExist) {
 			return provider.Result{Notes: []string{"no such file"}}, nil
 		}
-		return provider.Result{}, fmt.Errorf("%s: %w", s.Path, describeOpenError(err))
+		return provider.Result{}, provider.FileError(s.Path, err)
 	}
 	res, err := f.Resolve(image, s.Helpers)
 	return res, s.errors(f, err)
@@ -62,19 +62,10 @@ func (s *Source) Keys() ([]string, error) {
 		if s.Optional && errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("%s: %w", s.Path, describeOpenError(err))
+		return nil, provider.FileError(s.Path, err)
 	}
 	keys, err := f.Keys(s.Helpers)
 	return keys, s.errors(f, err)
-}
-
-// describeOpenError keeps a path error short: the path is already named.
-func describeOpenError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // Lookup applies the kubelet's keyring rules to the file's entries: every

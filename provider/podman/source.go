@@ -33,11 +33,7 @@ func (s *Source) load() (*dockerconfig.File, error) {
 		if s.Optional && errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
 		}
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("%s: %w", s.Path, err)
+		return nil, provider.FileError(s.Path, err)
 	}
 	return f, nil
 }

@@ -3,7 +3,6 @@ package static
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"sort"
 	"strings"
 
@@ -106,19 +105,10 @@ func ReadSecretFile(path string) (string, error) {
 	case errors.Is(err, provider.ErrNotRegular):
 		return "", fmt.Errorf("%s: not a regular file", path)
 	case err != nil:
-		return "", fmt.Errorf("%s: %w", path, pathErr(err))
+		return "", provider.FileError(path, err)
 	}
 	s := strings.TrimSuffix(string(data), "\n")
 	return strings.TrimSuffix(s, "\r"), nil
-}
-
-// pathErr keeps an error short: the path is already named.
-func pathErr(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 var (
