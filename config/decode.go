@@ -8,10 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/node-credential-provider/node-credential-provider/provider"
 )
 
 // MaxFileSize bounds a configuration file.
@@ -58,11 +59,7 @@ func quote(s string) string {
 	if len(s) <= maxQuoted {
 		return strconv.Quote(s)
 	}
-	n := maxQuoted
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return strconv.Quote(s[:n]) + "..."
+	return strconv.Quote(provider.Cut(s, maxQuoted)) + "..."
 }
 
 // The patterns below read error messages, so they are compiled only when

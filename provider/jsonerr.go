@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 // DescribeJSONError rewrites an encoding/json error so that it says where the
@@ -45,4 +46,26 @@ func describeType(typ *json.UnmarshalTypeError) string {
 	default:
 		return "a " + typ.Type.Kind().String()
 	}
+}
+
+// Cut returns the longest prefix of s of at most n bytes that ends at a
+// rune boundary.
+func Cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// Shorten keeps at most n bytes of s and marks a cut with "...": error
+// messages quote parts of their input, and no quote may flood the
+// kubelet's log.
+func Shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return Cut(s, n) + "..."
 }

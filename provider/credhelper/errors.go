@@ -159,13 +159,5 @@ func oneLine(out []byte) string {
 			return ""
 		}
 	}
-	s = redactTokens(s)
-	if len(s) > maxMessage {
-		cut := maxMessage
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "..."
-	}
-	return s
+	return provider.Shorten(redactTokens(s), maxMessage)
 }

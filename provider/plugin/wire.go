@@ -8,7 +8,6 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/match"
@@ -221,13 +220,5 @@ const MaxErrorLine = 4 << 10
 // most MaxErrorLine bytes: the kubelet shows a plugin's stderr in one log
 // entry.
 func OneLine(err error) string {
-	s := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
-	if len(s) > MaxErrorLine {
-		n := MaxErrorLine - len("...")
-		for n > 0 && !utf8.RuneStart(s[n]) {
-			n--
-		}
-		s = s[:n] + "..."
-	}
-	return s
+	return provider.Shorten(strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " "), MaxErrorLine-len("..."))
 }
