@@ -34,10 +34,8 @@ func runCache(args []string, stdout, stderr io.Writer) int {
 	output := fs.StringP("output", "o", "text", "text or json (list)")
 	all := fs.Bool("all", false, "purge every entry")
 	contains := fs.String("match", "", "purge the entries whose key contains TEXT (a helper name, a registry)")
-	fs.Usage = func() { fmt.Fprint(stderr, cacheUsage); fs.PrintDefaults() }
-	if err := fs.Parse(args[1:]); err != nil {
-		fmt.Fprintf(stderr, "cache: %v\n", err)
-		return exitUsage
+	if code, done := parseArgs(fs, name+" cache "+verb, cacheUsage, args[1:], stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() != 0 || (verb == "purge" && *all == (*contains != "")) || (*output != "text" && *output != "json") {
 		fs.Usage()

@@ -91,10 +91,8 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	serviceAccount := fs.String("service-account", "", "explain for a pod running as this service account")
 	annotations := fs.StringToString("annotation", nil, "a service-account annotation the kubelet passes (tokenAttributes), repeatable: --annotation k=v")
 	output := fs.StringP("output", "o", "text", "text or json")
-	fs.Usage = func() { fmt.Fprint(stderr, explainUsage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "explain: %v\n", err)
-		return exitUsage
+	if code, done := parseArgs(fs, name+" explain", explainUsage, args, stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() != 1 || (*output != "text" && *output != "json") || (*namespace == "") != (*serviceAccount == "") {
 		fs.Usage()

@@ -75,20 +75,12 @@ func runExport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var so sourceOptions
 	so.register(fs)
 	_ = fs.MarkHidden("cache-duration") // plugin mode only
-	help := fs.BoolP("help", "h", false, "print this help")
-
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "%s: %s (see %s --help)\n", cmd, fmt.Sprintf(format, a...), cmd)
 		return exitUsage
 	}
-	if err := fs.Parse(args); err != nil {
-		return usageErr("%v", err)
-	}
-	if *help {
-		fmt.Fprint(stdout, exportUsage)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		return exitOK
+	if code, done := parseArgs(fs, cmd, exportUsage, args, stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))

@@ -24,16 +24,8 @@ func runInspect(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	const cmd = name + " inspect"
 	fs := newFlagSet(cmd, stderr)
 	showSecrets := fs.Bool("show-secrets", false, "print passwords instead of "+pullsecret.Redacted)
-	help := fs.BoolP("help", "h", false, "print this help")
-	if err := fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "%s: %v (see %s --help)\n", cmd, err, cmd)
-		return exitUsage
-	}
-	if *help {
-		fmt.Fprint(stdout, inspectUsage)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		return exitOK
+	if code, done := parseArgs(fs, cmd, inspectUsage, args, stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintf(stderr, "%s: want one FILE, or - for stdin (see %s --help)\n", cmd, cmd)

@@ -89,24 +89,36 @@ func newFlagSet(cmd string, stderr io.Writer) *pflag.FlagSet {
 	return fs
 }
 
+// parseArgs parses a command's flags, with -h/--help added. done says the
+// run ends here with code: help was asked for (usage on stdout, 0) or a
+// flag is wrong (one line on stderr, 2). Afterwards fs.Usage prints the
+// usage on stderr, for the command's own argument checks.
+func parseArgs(fs *pflag.FlagSet, cmd, usage string, args []string, stdout, stderr io.Writer) (code int, done bool) {
+	help := fs.BoolP("help", "h", false, "print this help")
+	printUsage := func(w io.Writer) {
+		fmt.Fprint(w, usage)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(stderr)
+	}
+	fs.Usage = func() { printUsage(stderr) }
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "%s: %v (see %s --help)\n", cmd, err, cmd)
+		return exitUsage, true
+	}
+	if *help {
+		printUsage(stdout)
+		return exitOK, true
+	}
+	return 0, false
+}
+
 func runPlugin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet(name, stderr)
 	var so sourceOptions
 	so.register(fs)
-	help := fs.BoolP("help", "h", false, "print this help")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "%s: %v (see %s help)\n", name, err, name)
-		return exitUsage
-	}
-	if *help {
-		fmt.Fprint(stdout, usage)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		return exitOK
+	if code, done := parseArgs(fs, name, usage, args, stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "%s: unknown command %q (see %s help)\n", name, fs.Arg(0), name)

@@ -218,3 +218,18 @@ func TestBrokenFileReported(t *testing.T) {
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// Every command answers --help on stdout with exit 0, and a wrong flag with
+// one line on stderr and exit 2.
+func TestEveryCommandsHelp(t *testing.T) {
+	for _, cmd := range [][]string{{}, {"explain"}, {"validate"}, {"cache", "list"}, {"export-secret"}, {"inspect"}} {
+		r := runBinary(t, "", append(cmd, "--help")...)
+		if r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, "--v") {
+			t.Errorf("%v --help: %+v", cmd, r)
+		}
+		r = runBinary(t, "", append(cmd, "--no-such-flag")...)
+		if r.code != 2 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "unknown flag: --no-such-flag") {
+			t.Errorf("%v --no-such-flag: %+v", cmd, r)
+		}
+	}
+}

@@ -49,10 +49,8 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	kubeletConfig := fset.String("kubelet-config", "", "the kubelet's --image-credential-provider-config (a file or a drop-in directory)")
 	binDir := fset.String("bin-dir", "", "the kubelet's --image-credential-provider-bin-dir: check the binary is there")
 	providerName := fset.String("provider-name", filepath.Base(os.Args[0]), "this plugin's provider name in the kubelet config (default: this binary's file name)")
-	fset.Usage = func() { fmt.Fprint(stderr, validateUsage); fset.PrintDefaults() }
-	if err := fset.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "validate: %v\n", err)
-		return exitUsage
+	if code, done := parseArgs(fset, name+" validate", validateUsage, args, stdout, stderr); done {
+		return code
 	}
 	if fset.NArg() != 0 {
 		fset.Usage()
