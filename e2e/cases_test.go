@@ -55,7 +55,7 @@ func ourProvider(c Cluster, args ...string) CredentialProvider {
 	return CredentialProvider{
 		Name:                 PluginName,
 		MatchImages:          []string{c.Registry().Host()},
-		DefaultCacheDuration: "1m",
+		DefaultCacheDuration: duration("1m"),
 		APIVersion:           CredentialProviderV1,
 		Args:                 args,
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/node-credential-provider/node-credential-provider/config"
 )
 
 // Cluster is all a test case may use. The standalone kubelet in node.go
@@ -188,39 +190,17 @@ type ProviderConfigFile struct {
 	Raw    []byte
 }
 
-// CredentialProviderConfig mirrors kubelet.config.k8s.io/v1. It is declared
-// here (not imported) so the e2e package needs only the standard library.
-type CredentialProviderConfig struct {
-	APIVersion string               `json:"apiVersion"`
-	Kind       string               `json:"kind"`
-	Providers  []CredentialProvider `json:"providers"`
-}
+// The kubelet's CredentialProviderConfig, as the product reads it (its
+// types are checked against k8s.io/kubelet/config/v1 in package config).
+type (
+	CredentialProviderConfig = config.KubeletConfig
+	CredentialProvider       = config.KubeletProvider
+	ExecEnvVar               = config.KubeletEnvVar
+	TokenAttributes          = config.KubeletTokenAttrs
+)
 
-// CredentialProvider is one entry of CredentialProviderConfig.providers.
-type CredentialProvider struct {
-	Name                 string           `json:"name"`
-	MatchImages          []string         `json:"matchImages"`
-	DefaultCacheDuration string           `json:"defaultCacheDuration"`
-	APIVersion           string           `json:"apiVersion"`
-	Args                 []string         `json:"args,omitempty"`
-	Env                  []ExecEnvVar     `json:"env,omitempty"`
-	TokenAttributes      *TokenAttributes `json:"tokenAttributes,omitempty"`
-}
-
-// ExecEnvVar is one environment variable the kubelet sets for a provider.
-type ExecEnvVar struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
-
-// TokenAttributes asks the kubelet to send a service-account token (v1 only).
-type TokenAttributes struct {
-	ServiceAccountTokenAudience          string   `json:"serviceAccountTokenAudience"`
-	CacheType                            string   `json:"cacheType"`
-	RequireServiceAccount                *bool    `json:"requireServiceAccount,omitempty"`
-	RequiredServiceAccountAnnotationKeys []string `json:"requiredServiceAccountAnnotationKeys,omitempty"`
-	OptionalServiceAccountAnnotationKeys []string `json:"optionalServiceAccountAnnotationKeys,omitempty"`
-}
+// duration is a provider's defaultCacheDuration, which the kubelet requires.
+func duration(s string) *string { return &s }
 
 // The API versions the kubelet and the plugin speak.
 const (

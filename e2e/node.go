@@ -118,7 +118,7 @@ func StartKubeletNode(ws *Workspace, reg *LocalRegistry, cd *Containerd, opts No
 		return n, fmt.Errorf("installing the plugin: %w", err)
 	}
 	initial := SingleFile(NewProviderConfig(CredentialProvider{
-		Name: PluginName, MatchImages: []string{reg.Host()}, DefaultCacheDuration: "1m", APIVersion: CredentialProviderV1,
+		Name: PluginName, MatchImages: []string{reg.Host()}, DefaultCacheDuration: duration("1m"), APIVersion: CredentialProviderV1,
 	}))
 	flag, err := n.writeProviderConfig(initial)
 	if err != nil {
