@@ -10,7 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unicode/utf8"
+
+	"github.com/node-credential-provider/node-credential-provider/internal/shorten"
 )
 
 // Defaults for the zero Options.
@@ -219,7 +220,7 @@ func (c *Cache) keep(name, key, fingerprint string, value []byte, ttl time.Durat
 		}
 		e.kind, e.data = kindEmpty, nil
 		if ferr != nil {
-			e.kind, e.data = kindFailure, []byte(truncate(ferr.Error(), maxFailureText))
+			e.kind, e.data = kindFailure, []byte(shorten.Cut(ferr.Error(), maxFailureText))
 		}
 	}
 	if ttl < time.Second {
@@ -235,17 +236,6 @@ func (c *Cache) keep(name, key, fingerprint string, value []byte, ttl time.Durat
 	if err := c.store.write(name, payload, ttl); err != nil {
 		c.warn(fmt.Errorf("credential cache: storing %q: %w", key, err))
 	}
-}
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // evict makes room for one entry other than keep: expired and unreadable

@@ -245,9 +245,4 @@ func TestNameChecks(t *testing.T) {
 			t.Errorf("isEnvName(%q) = %v", s, !want)
 		}
 	}
-	for s, want := range map[string]bool{"pass": true, "ecr-login": true, "a.b_c": true, "": false, "-x": false, "../x": false, "a/b": false, "a b": false} {
-		if isHelperName(s) != want {
-			t.Errorf("isHelperName(%q) = %v", s, !want)
-		}
-	}
 }

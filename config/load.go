@@ -3,9 +3,11 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,15 +103,8 @@ func (c *Config) setDefaults() {
 }
 
 func (s *Source) defaultName(i int) string {
-	switch {
-	case s.DockerConfig != nil:
-		return fmt.Sprintf("sources[%d] (dockerConfig)", i)
-	case s.CredentialHelper != nil:
-		return fmt.Sprintf("sources[%d] (credentialHelper %s)", i, s.CredentialHelper.Helper)
-	case s.PodmanAuth != nil:
-		return fmt.Sprintf("sources[%d] (podmanAuth)", i)
-	case s.Static != nil:
-		return fmt.Sprintf("sources[%d] (static)", i)
+	if k := s.Settings(); k != nil {
+		return fmt.Sprintf("sources[%d] (%s)", i, k.describe())
 	}
 	return fmt.Sprintf("sources[%d]", i)
 }
@@ -143,7 +138,7 @@ func (c *Config) Validate() []error {
 	seenHelper := map[string]bool{}
 	for i, h := range c.Helpers {
 		f := fmt.Sprintf("helpers[%d]", i)
-		if err := ValidateHelperName(h.Name); err != nil {
+		if err := provider.CheckHelperName(h.Name); err != nil {
 			bad(f+".name", "%v", err)
 		}
 		if seenHelper[h.Name] {
@@ -159,57 +154,36 @@ func (c *Config) Validate() []error {
 				bad(fmt.Sprintf("%s.watch[%d]", f, j), "must be an absolute path")
 			}
 		}
-		for k := range h.Env {
+		for _, k := range slices.Sorted(maps.Keys(h.Env)) {
 			if !isEnvName(k) {
 				bad(f+".env", "%s is not an environment variable name", quote(k))
 			}
 		}
 	}
 	seenName := map[string]bool{}
-	for i, s := range c.Sources {
+	for i := range c.Sources {
+		s := &c.Sources[i]
 		f := fmt.Sprintf("sources[%d]", i)
 		if seenName[s.Name] {
 			bad(f+".name", "duplicate source name %s", quote(s.Name))
 		}
 		seenName[s.Name] = true
 		n := 0
-		for _, set := range []bool{s.DockerConfig != nil, s.CredentialHelper != nil, s.PodmanAuth != nil, s.Static != nil} {
-			if set {
+		for _, k := range s.kinds() {
+			if k.isSet() {
 				n++
 			}
 		}
 		if n != 1 {
-			bad(f, "must set exactly one of dockerConfig, credentialHelper, podmanAuth, static (has %d)", n)
+			bad(f, "must set exactly one of %s (has %d)", strings.Join(KindNames(), ", "), n)
 		}
 		for j, p := range s.MatchImages {
 			if err := match.ValidatePattern(p); err != nil {
 				bad(fmt.Sprintf("%s.matchImages[%d]", f, j), "%s: %v", quote(p), err)
 			}
 		}
-		switch {
-		case s.DockerConfig != nil:
-			for j, p := range s.DockerConfig.Paths {
-				if !filepath.IsAbs(p) {
-					bad(fmt.Sprintf("%s.dockerConfig.paths[%d]", f, j), "must be an absolute path")
-				}
-			}
-		case s.CredentialHelper != nil:
-			if err := ValidateHelperName(s.CredentialHelper.Helper); err != nil {
-				bad(f+".credentialHelper.helper", "%v", err)
-			}
-		case s.PodmanAuth != nil:
-			if p := s.PodmanAuth.Path; p != "" && !filepath.IsAbs(p) {
-				bad(f+".podmanAuth.path", "must be an absolute path")
-			}
-		case s.Static != nil:
-			if len(s.MatchImages) == 0 {
-				bad(f+".matchImages", "required for a static source: its credential is answered under the pattern that matched")
-			}
-			for field, p := range map[string]string{"usernameFile": s.Static.UsernameFile, "passwordFile": s.Static.PasswordFile} {
-				if !filepath.IsAbs(p) {
-					bad(f+".static."+field, "must be an absolute path")
-				}
-			}
+		if k := s.Settings(); k != nil {
+			k.validate(f, s, bad)
 		}
 		if a := s.Allow; a != nil {
 			for j, sa := range a.ServiceAccounts {
@@ -238,27 +212,6 @@ func isEnvName(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// isHelperName accepts [A-Za-z0-9][A-Za-z0-9._-]*.
-func isHelperName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-		if !alnum && !(i > 0 && (c == '.' || c == '_' || c == '-')) {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// ValidateHelperName checks a credential helper's name: the suffix of a
-// docker-credential-NAME binary looked up on PATH, never a path.
-func ValidateHelperName(name string) error {
-	if !isHelperName(name) {
-		return fmt.Errorf("%s is not a helper name (the NAME of docker-credential-NAME, letters, digits, '.', '_', '-')", quote(name))
-	}
-	return nil
 }
 
 // Durations parsed; Validate has checked them.

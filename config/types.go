@@ -67,8 +67,9 @@ type Helper struct {
 	Watch []string `json:"watch,omitempty"`
 }
 
-// Source is one place credentials come from. Exactly one of DockerConfig,
-// CredentialHelper, PodmanAuth and Static is set.
+// Source is one place credentials come from. Exactly one of its kinds
+// (DockerConfig, CredentialHelper, PodmanAuth, Static; see sources.go) is
+// set.
 type Source struct {
 	// Name identifies the source in logs, explain and errors. Default: its
 	// kind and position, such as "sources[1] (credentialHelper pass)".
@@ -84,35 +85,6 @@ type Source struct {
 	CredentialHelper *CredentialHelperSource `json:"credentialHelper,omitempty"`
 	PodmanAuth       *PodmanAuthSource       `json:"podmanAuth,omitempty"`
 	Static           *StaticSource           `json:"static,omitempty"`
-}
-
-// DockerConfigSource reads docker config.json / .dockercfg files, with
-// their credsStore and credHelpers.
-type DockerConfigSource struct {
-	// Paths are read in order. Empty: the kubelet's search list.
-	Paths []string `json:"paths,omitempty"`
-}
-
-// CredentialHelperSource asks a docker credential helper directly.
-type CredentialHelperSource struct {
-	// Helper is the helper's name ("pass" for docker-credential-pass).
-	Helper string `json:"helper"`
-}
-
-// PodmanAuthSource reads a containers auth.json, whose keys may be scoped
-// to a namespace or repository.
-type PodmanAuthSource struct {
-	// Path of the file. Empty: $REGISTRY_AUTH_FILE, else the first of
-	// $XDG_RUNTIME_DIR/containers/auth.json, /run/containers/0/auth.json and
-	// $HOME/.config/containers/auth.json that holds a credential.
-	Path string `json:"path,omitempty"`
-}
-
-// StaticSource is a credential in two plain files, as config management or
-// a hostPath mount drops them. The files are read on every request.
-type StaticSource struct {
-	UsernameFile string `json:"usernameFile"`
-	PasswordFile string `json:"passwordFile"`
 }
 
 // Allow says which pods may use a source. A request satisfies it when it

@@ -7,8 +7,29 @@ import (
 	"github.com/node-credential-provider/node-credential-provider/provider/match"
 )
 
+// The decorators below wrap a source. Each is made by a constructor that
+// keeps the optional Lister interface exactly when the wrapped source has
+// it: a decorator that always listed would hide a source that cannot list
+// (export-secret --all says so), and one that never listed would hide
+// every key.
+
+// Restrict consults src only for images that match one of matchImages, by
+// the kubelet's matchImages rules. This is the one place where a source is
+// limited to patterns; sources themselves answer for every image they hold
+// a key for. Without patterns src is returned as it is.
+func Restrict(src Source, matchImages []string) Source {
+	if len(matchImages) == 0 {
+		return src
+	}
+	r := &Restricted{Source: src, MatchImages: matchImages}
+	if l, ok := src.(Lister); ok {
+		return &restrictedLister{Restricted: r, inner: l}
+	}
+	return r
+}
+
 // Restricted is a source consulted only for images that match one of
-// MatchImages, by the kubelet's matchImages rules.
+// MatchImages. Make it with Restrict.
 type Restricted struct {
 	Source
 	MatchImages []string
@@ -35,10 +56,33 @@ func (r *Restricted) Lookup(image string) (Result, error) {
 	return Result{PathScoped: scoped, Notes: []string{fmt.Sprintf("not consulted: the image matches none of matchImages [%s]", strings.Join(r.MatchImages, ", "))}}, nil
 }
 
+type restrictedLister struct {
+	*Restricted
+	inner Lister
+}
+
+// Keys implements Lister: the inner source's keys whose every image the
+// restriction lets through (a key matched by one of MatchImages). A
+// registry-wide key under a path pattern is left out: written into a Secret,
+// it would hand the credential to repositories the restriction excludes.
+func (r *restrictedLister) Keys() ([]string, error) {
+	keys, err := r.inner.Keys()
+	var out []string
+	for _, k := range keys {
+		for _, p := range r.MatchImages {
+			if match.Matches(p, k) {
+				out = append(out, k)
+				break
+			}
+		}
+	}
+	return out, err
+}
+
 // Denied stands for a source this request may not use. When Inner is set it
 // is consulted, so that a pod kept from a credential that exists learns why
 // (the credential itself never leaves Lookup); without it the denial is
-// only noted.
+// only noted. It never lists: a denied request exports nothing.
 type Denied struct {
 	SourceName string
 	Reason     string
@@ -64,7 +108,17 @@ func (d *Denied) Lookup(image string) (Result, error) {
 	return res, nil
 }
 
+// WithName labels src with the name an operator gave it in the config.
+func WithName(src Source, label string) Source {
+	n := &Named{Source: src, Label: label}
+	if l, ok := src.(Lister); ok {
+		return &namedLister{Named: n, inner: l}
+	}
+	return n
+}
+
 // Named labels a source with the name an operator gave it in the config.
+// Make it with WithName.
 type Named struct {
 	Source
 	Label string
@@ -80,30 +134,10 @@ func (n *Named) Name() string {
 	return n.Label + " (" + inner + ")"
 }
 
-// Keys implements Lister when the wrapped source does: the keys whose every
-// image the restriction lets through (a key matched by one of MatchImages).
-func (r *Restricted) Keys() ([]string, error) {
-	l, ok := r.Source.(Lister)
-	if !ok {
-		return nil, nil
-	}
-	keys, err := l.Keys()
-	var out []string
-	for _, k := range keys {
-		for _, p := range r.MatchImages {
-			if match.Matches(p, k) {
-				out = append(out, k)
-				break
-			}
-		}
-	}
-	return out, err
+type namedLister struct {
+	*Named
+	inner Lister
 }
 
-// Keys implements Lister when the wrapped source does.
-func (n *Named) Keys() ([]string, error) {
-	if l, ok := n.Source.(Lister); ok {
-		return l.Keys()
-	}
-	return nil, nil
-}
+// Keys implements Lister.
+func (n *namedLister) Keys() ([]string, error) { return n.inner.Keys() }

@@ -11,7 +11,8 @@ import (
 
 	"k8s.io/klog/v2"
 
-	"github.com/node-credential-provider/node-credential-provider/config"
+	"github.com/node-credential-provider/node-credential-provider/provider/assemble"
+	"github.com/node-credential-provider/node-credential-provider/provider/credhelper"
 	"github.com/node-credential-provider/node-credential-provider/provider/plugin"
 	"github.com/node-credential-provider/node-credential-provider/provider/pullsecret"
 )
@@ -31,7 +32,7 @@ Flags:
 `
 
 // dockerHubServer is kubectl's default --docker-server.
-const dockerHubServer = "https://index.docker.io/v1/"
+const dockerHubServer = credhelper.DockerHubServerURL
 
 // maxPasswordSize bounds --password-stdin; registry tokens are a few KiB.
 const maxPasswordSize = 64 << 10
@@ -136,7 +137,7 @@ func runExport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		// Exporting is an operator's act on the whole store: the per-pod
 		// allow rules govern what the kubelet gets, not what root exports.
-		run := cfg.Build(config.BuildOptions{KubeletRootDir: so.kubeletRootDir, Unscoped: true})
+		run := assemble.New(cfg, assemble.Facts{KubeletRootDir: so.kubeletRootDir, Unscoped: true})
 		col, err := pullsecret.Collect(run.Store, pullsecret.Request{Registries: f.registries, Images: f.images, All: f.all})
 		if err != nil {
 			return usageErr("%v", err)

@@ -115,7 +115,7 @@ func parseArgs(fs *pflag.FlagSet, cmd, usage string, args []string, stdout, stde
 
 func runPlugin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet(name, stderr)
-	var so sourceOptions
+	so := sourceOptions{plugin: true}
 	so.register(fs)
 	if code, done := parseArgs(fs, name, usage, args, stdout, stderr); done {
 		return code

@@ -2,6 +2,9 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/node-credential-provider/node-credential-provider/config"
 	"github.com/node-credential-provider/node-credential-provider/provider"
+	"github.com/node-credential-provider/node-credential-provider/provider/assemble"
 	"github.com/node-credential-provider/node-credential-provider/provider/plugin"
 	"github.com/node-credential-provider/node-credential-provider/provider/scope"
 )
@@ -22,13 +26,17 @@ type sourceOptions struct {
 	cacheDuration  time.Duration
 	cacheDir       string
 	noCache        bool
+	// plugin is set in plugin mode, which the kubelet runs from a working
+	// directory of its own: there a relative --docker-config is an error,
+	// while the commands people run resolve it against theirs.
+	plugin bool
 }
 
 func (o *sourceOptions) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.configFile, "config", "",
 		"our configuration file (config.node-credential-provider.io/v1alpha1): sources in order, helpers, cache, scoping; see config/examples")
 	fs.StringArrayVar(&o.dockerConfigs, "docker-config", nil,
-		"docker config.json or .dockercfg to read, repeatable, consulted in order (without --config); default: the kubelet's search list (<kubelet-root-dir>/config.json, $HOME/.docker/config.json, /.docker/config.json, then .dockercfg in <kubelet-root-dir>, $HOME, /)")
+		"docker config.json or .dockercfg to read, repeatable, consulted in order (without --config); default: the kubelet's search list (<kubelet-root-dir>/config.json, $HOME/.docker/config.json, /.docker/config.json, then .dockercfg in <kubelet-root-dir>, $HOME, /); a relative path is resolved against the working directory, except in plugin mode (what the kubelet runs), where it is an error")
 	fs.StringVar(&o.kubeletRootDir, "kubelet-root-dir", "/var/lib/kubelet", "the kubelet's --root-dir, first place of the default search list")
 	fs.DurationVar(&o.cacheDuration, "cache-duration", config.DefaultCacheDuration,
 		"how long the kubelet may cache an answer with credentials (overrides the config's cacheDuration); 0s: ask us on every pull; misses are never cached")
@@ -51,8 +59,12 @@ func (o *sourceOptions) load(fs *pflag.FlagSet) (*config.Config, error) {
 			return nil, err
 		}
 	} else {
+		paths, err := o.dockerConfigPaths()
+		if err != nil {
+			return nil, err
+		}
 		cfg = config.Default()
-		cfg.Sources[0].DockerConfig.Paths = o.dockerConfigs
+		cfg.Sources[0].DockerConfig.Paths = paths
 		cfg.Sources[0].Name = "docker config"
 	}
 	if fs.Changed("cache-duration") || o.configFile == "" {
@@ -68,6 +80,26 @@ func (o *sourceOptions) load(fs *pflag.FlagSet) (*config.Config, error) {
 		return nil, errors.Join(errs...)
 	}
 	return cfg, nil
+}
+
+// dockerConfigPaths are the --docker-config paths, absolute: errors name the
+// flag the user wrote, never a field of a config file they did not.
+func (o *sourceOptions) dockerConfigPaths() ([]string, error) {
+	var out []string
+	for _, p := range o.dockerConfigs {
+		if !filepath.IsAbs(p) {
+			if o.plugin {
+				return nil, fmt.Errorf("--docker-config %s: must be an absolute path in plugin mode (the kubelet runs the plugin from a working directory of its own)", strconv.Quote(p))
+			}
+			abs, err := filepath.Abs(p)
+			if err != nil {
+				return nil, fmt.Errorf("--docker-config %s: %w", strconv.Quote(p), err)
+			}
+			p = abs
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // resolve answers one request.
@@ -86,5 +118,5 @@ func (o *sourceOptions) resolveFor(cfg *config.Config, image string, id scope.Id
 	if id.HasToken {
 		klog.V(2).Infof("image %s requested for %s", image, id)
 	}
-	return cfg.Build(config.BuildOptions{KubeletRootDir: o.kubeletRootDir, Identity: id}).Resolve(image)
+	return assemble.New(cfg, assemble.Facts{KubeletRootDir: o.kubeletRootDir, Identity: id}).Resolve(image)
 }

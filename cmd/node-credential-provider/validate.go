@@ -1,18 +1,15 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 
 	"github.com/node-credential-provider/node-credential-provider/config"
 	"github.com/node-credential-provider/node-credential-provider/provider"
-	"github.com/node-credential-provider/node-credential-provider/provider/dockerconfig"
+	"github.com/node-credential-provider/node-credential-provider/provider/assemble"
 	"github.com/node-credential-provider/node-credential-provider/provider/plugin"
 )
 
@@ -165,97 +162,24 @@ func (v *validation) scoping(cfg *config.Config, p *config.KubeletProvider) {
 
 // sources checks every file and helper the configuration names.
 func (v *validation) sources(cfg *config.Config, kubeletRootDir string) {
-	helpers := map[string]string{} // helper -> where it was named
-	for _, h := range cfg.Helpers {
-		helpers[h.Name] = "helpers"
-	}
-	for _, s := range cfg.Sources {
-		switch {
-		case s.DockerConfig != nil:
-			paths, optional := s.DockerConfig.Paths, false
-			if len(paths) == 0 {
-				home, _ := os.UserHomeDir()
-				paths, optional = dockerconfig.DefaultPaths(kubeletRootDir, home), true
-			}
-			found := 0
-			for _, p := range paths {
-				if optional {
-					if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
-						continue
-					}
-				}
-				found++
-				if !v.checkFile(p, s.Name, true) {
-					continue
-				}
-				f, err := dockerconfig.Load(p)
-				if err != nil {
-					v.fail("%s: %s: %v", s.Name, p, err)
-					continue
-				}
-				for _, prob := range f.Problems {
-					v.fail("%s: %s: %v", s.Name, p, prob)
-				}
-				usable := 0
-				for _, e := range f.Entries {
-					if e.Usable() {
-						usable++
-					}
-				}
-				v.ok("%s: %s: %s with %d usable entries", s.Name, p, f.Format, usable)
-				if f.CredsStore != "" {
-					helpers[f.CredsStore] = p + " credsStore"
-				}
-				for _, h := range f.CredHelpers {
-					helpers[h] = p + " credHelpers"
-				}
-			}
-			if found == 0 {
-				v.fail("%s: none of the search list exists: %v", s.Name, paths)
-			}
-		case s.CredentialHelper != nil:
-			helpers[s.CredentialHelper.Helper] = s.Name
-		case s.PodmanAuth != nil:
-			if s.PodmanAuth.Path != "" {
-				v.checkFile(s.PodmanAuth.Path, s.Name, true)
-			}
-		case s.Static != nil:
-			v.checkFile(s.Static.UsernameFile, s.Name, true)
-			v.checkFile(s.Static.PasswordFile, s.Name, true)
-		}
-	}
-	names := make([]string, 0, len(helpers))
-	for h := range helpers {
-		names = append(names, h)
-	}
-	sort.Strings(names)
-	for _, h := range names {
-		bin := "docker-credential-" + h
-		if p, err := exec.LookPath(bin); err != nil {
-			v.fail("helper %q (named by %s): %s is not on PATH", h, helpers[h], bin)
-		} else {
-			v.ok("helper %q (named by %s): %s", h, helpers[h], p)
-		}
-	}
+	v.report(assemble.Check(cfg, kubeletRootDir))
 }
 
-// checkFile checks that a file exists, is regular and, when secret, is
-// readable by its owner only. It reports whether the file can be read.
+// checkFile checks a file as assemble.Checker.File does. It reports whether
+// the file can be read.
 func (v *validation) checkFile(path, what string, secret bool) bool {
-	fi, err := os.Stat(path)
-	if err != nil {
-		v.fail("%s: %v", what, provider.FileError(path, err))
-		return false
+	var c assemble.Checker
+	readable := c.File(path, what, secret)
+	v.report(c.Findings)
+	return readable
+}
+
+func (v *validation) report(findings []assemble.Finding) {
+	for _, f := range findings {
+		if f.Problem {
+			v.fail("%s", f.Text)
+		} else {
+			v.ok("%s", f.Text)
+		}
 	}
-	if !fi.Mode().IsRegular() {
-		v.fail("%s: %s: not a regular file", what, path)
-		return false
-	}
-	if secret && fi.Mode().Perm()&0o077 != 0 {
-		v.fail("%s: %s: mode %04o lets group or others read it; chmod 600", what, path, fi.Mode().Perm())
-	}
-	if !secret && fi.Mode().Perm()&0o022 != 0 {
-		v.fail("%s: %s: mode %04o lets group or others change it, and it names programs we run; chmod 644 or stricter", what, path, fi.Mode().Perm())
-	}
-	return true
 }

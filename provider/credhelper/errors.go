@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/node-credential-provider/node-credential-provider/provider"
+
+	"github.com/node-credential-provider/node-credential-provider/internal/shorten"
 )
 
 // TimeoutError is returned by Exec's programs when a helper did not finish
@@ -159,5 +161,5 @@ func oneLine(out []byte) string {
 			return ""
 		}
 	}
-	return provider.Shorten(redactTokens(s), maxMessage)
+	return shorten.Mark(redactTokens(s), maxMessage)
 }

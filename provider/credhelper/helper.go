@@ -7,10 +7,11 @@ import (
 	"io"
 	"sync/atomic"
 	"time"
-	"unicode"
 
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
+
+	"github.com/node-credential-provider/node-credential-provider/provider"
 )
 
 // DefaultTimeout bounds one helper call when Helper.Timeout is zero. The
@@ -69,27 +70,13 @@ func (h *Helper) program(action string) (client.ProgramFunc, error) {
 	if b := h.broken.Load(); b != nil {
 		return nil, &helperError{fmt.Sprintf("%s %s: not run again (%s)", h.Command(), action, b.msg), b.cause}
 	}
-	if err := checkName(h.Name); err != nil {
-		return nil, fmt.Errorf("credential helper %q: %w", h.Name, err)
+	if err := provider.CheckHelperName(h.Name); err != nil {
+		return nil, fmt.Errorf("credential helper: %w", err)
 	}
 	if h.Program != nil {
 		return h.Program, nil
 	}
 	return Exec(h.Command(), h.timeout(), h.Env), nil
-}
-
-// checkName refuses names that would make exec run something other than a
-// docker-credential-* program found in PATH.
-func checkName(name string) error {
-	if name == "" {
-		return errors.New("empty name")
-	}
-	for _, r := range name {
-		if r == '/' || r == '\\' || unicode.IsSpace(r) || !unicode.IsPrint(r) {
-			return errors.New("name must not contain a path separator, space or control character")
-		}
-	}
-	return nil
 }
 
 // Get asks the helper for the credential it holds under serverURL, which

@@ -1,22 +1,15 @@
 package credhelper
 
 import (
-	"fmt"
-	"sort"
-
 	"github.com/node-credential-provider/node-credential-provider/provider"
-	"github.com/node-credential-provider/node-credential-provider/provider/match"
 )
 
-// Source is a helper named directly in our configuration for chosen images,
-// independent of any docker config file.
+// Source is a helper named directly in our configuration, independent of
+// any docker config file. It answers for every image the helper holds a
+// credential for; the configuration's matchImages restrict it from outside
+// (provider.Restrict), as they restrict every kind of source.
 type Source struct {
 	Helper *Helper
-	// MatchImages are patterns with the kubelet's matchImages syntax; the
-	// helper is asked only about images one of them matches. Empty: every
-	// image, as for every other source (the configuration restricts sources
-	// with provider.Restricted and leaves this empty).
-	MatchImages []string
 }
 
 // Name implements provider.Source.
@@ -25,50 +18,11 @@ func (s *Source) Name() string { return s.Helper.Command() }
 // Lookup implements provider.Source; see Resolve for which keys are asked
 // and answered.
 func (s *Source) Lookup(image string) (provider.Result, error) {
-	if len(s.MatchImages) == 0 {
-		return Resolve(s.Helper, image)
-	}
-	matched := ""
-	pathScoped := false
-	for _, p := range s.MatchImages {
-		if match.Matches(p, image) && matched == "" {
-			matched = p
-		}
-		if match.HasPath(p) && match.SameHost(p, image) {
-			// Another source may serve a different path on this registry:
-			// the answer must not be cached for the whole registry.
-			pathScoped = true
-		}
-	}
-	if matched == "" {
-		return provider.Result{Notes: []string{"no matchImages pattern matches"}}, nil
-	}
-	res, err := Resolve(s.Helper, image)
-	res.PathScoped = res.PathScoped || pathScoped
-	res.Notes = append([]string{fmt.Sprintf("matchImages %q matches", matched)}, res.Notes...)
-	return res, err
+	return Resolve(s.Helper, image)
 }
 
-// Keys implements provider.Lister: the keys the helper lists that a
-// matchImages pattern covers, or that cover a pattern (a registry-wide key
-// answers for the images of a path pattern).
-func (s *Source) Keys() ([]string, error) {
-	all, err := Keys(s.Helper)
-	if err != nil || len(s.MatchImages) == 0 {
-		return all, err
-	}
-	var keys []string
-	for _, k := range all {
-		for _, p := range s.MatchImages {
-			if match.Matches(p, k) || match.Matches(k, p) {
-				keys = append(keys, k)
-				break
-			}
-		}
-	}
-	sort.Strings(keys)
-	return keys, nil
-}
+// Keys implements provider.Lister: the keys the helper lists.
+func (s *Source) Keys() ([]string, error) { return Keys(s.Helper) }
 
 var (
 	_ provider.Source = (*Source)(nil)

@@ -10,10 +10,6 @@ import (
 	"github.com/node-credential-provider/node-credential-provider/provider/match"
 )
 
-// HelperFunc configures the helper of a name found in credsStore or
-// credHelpers (timeout, environment).
-type HelperFunc = credhelper.Factory
-
 // Resolve answers for image the way docker's CLI resolves a file's
 // credentials: the credHelpers entry for the image's registry first, then
 // the credsStore, then the plain auths entries (Lookup). The first of these
@@ -21,7 +17,7 @@ type HelperFunc = credhelper.Factory
 // or fails, passes on to the next, as in docker's GetAllCredentials (docker
 // build); a plain `docker pull` would stop at the helper. Helper failures
 // are returned as errors alongside whatever a later layer found.
-func (f *File) Resolve(image string, helpers HelperFunc) (provider.Result, error) {
+func (f *File) Resolve(image string, helpers credhelper.Factory) (provider.Result, error) {
 	var res provider.Result
 	var errs []error
 	add := func(r provider.Result, err error) bool {
@@ -151,7 +147,7 @@ func isPlaceholder(e *Entry) bool {
 // Keys returns the keys the file can answer under: its usable auths
 // entries, its credHelpers registries, and what its credsStore lists (or,
 // when the store cannot list, the placeholders that hint at it).
-func (f *File) Keys(helpers HelperFunc) ([]string, error) {
+func (f *File) Keys(helpers credhelper.Factory) ([]string, error) {
 	set := map[string]bool{}
 	for _, e := range f.Entries {
 		if e.Usable() {

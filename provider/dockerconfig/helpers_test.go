@@ -61,7 +61,7 @@ func (c *fakeCall) Output() ([]byte, error) {
 }
 
 // helpers serves the named fake stores and records which names were asked.
-func helpers(stores map[string]*fakeStore, asked *[]string) HelperFunc {
+func helpers(stores map[string]*fakeStore, asked *[]string) credhelper.Factory {
 	return func(name string) *credhelper.Helper {
 		*asked = append(*asked, name)
 		s, ok := stores[name]
@@ -240,7 +240,7 @@ func TestSourceWithHelpers(t *testing.T) {
 	}
 }
 
-// With no Helpers func, a helper gets the defaults: the real binary, here
+// With no Helpers factory, a helper gets the defaults: the real binary, here
 // absent, is reported by name.
 func TestDefaultHelper(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())

@@ -20,9 +20,9 @@ type Source struct {
 	Optional bool
 	// Helpers configures the helpers the file's credsStore and credHelpers
 	// name (timeouts, environment); nil means each with defaults. Sources
-	// should share one func made with credhelper.Shared, so that a helper
+	// should share one credhelper.NewFactory, so that a helper
 	// that hangs is waited for once per run.
-	Helpers func(name string) *credhelper.Helper
+	Helpers credhelper.Factory
 }
 
 // Name implements provider.Source.
@@ -159,17 +159,15 @@ func dedupe(paths []string) []string {
 }
 
 // Sources returns a source per path; when paths is empty, the default search
-// list with missing files skipped.
-func Sources(paths []string, kubeletRootDir string) []provider.Source {
+// list with missing files skipped. The sources share helpers, so that a
+// helper that hangs costs the run its timeout once.
+func Sources(paths []string, kubeletRootDir string, helpers credhelper.Factory) []provider.Source {
 	optional := false
 	if len(paths) == 0 {
 		home, _ := os.UserHomeDir()
 		paths = DefaultPaths(kubeletRootDir, home)
 		optional = true
 	}
-	// One Helper per name across the files, so a helper that hangs costs
-	// the run its timeout once.
-	helpers := credhelper.Shared(nil)
 	out := make([]provider.Source, 0, len(paths))
 	for _, p := range paths {
 		out = append(out, &Source{Path: p, Optional: optional, Helpers: helpers})

@@ -119,7 +119,7 @@ func TestStoreOverFiles(t *testing.T) {
 	broken := writeFile(t, dir, "broken.json", `{"auths":{"r.io":`)
 	missing := filepath.Join(dir, "missing.json")
 
-	store := &provider.Store{Sources: Sources([]string{first, second}, ""), CacheDuration: time.Minute}
+	store := &provider.Store{Sources: Sources([]string{first, second}, "", nil), CacheDuration: time.Minute}
 	// The first file with a match answers, with all its matches.
 	a := store.Resolve("quay.io/team-a/app")
 	if a.Source != first || !reflect.DeepEqual(a.Credentials, []provider.Credential{cred("quay.io/team-a", "a", "pa")}) || a.CacheKeyType != provider.CacheKeyImage {
@@ -138,7 +138,7 @@ func TestStoreOverFiles(t *testing.T) {
 
 	// A broken or missing named file never hides a good one, is reported,
 	// and keeps the kubelet from caching the answer.
-	store = &provider.Store{Sources: Sources([]string{broken, missing, second}, ""), CacheDuration: time.Minute}
+	store = &provider.Store{Sources: Sources([]string{broken, missing, second}, "", nil), CacheDuration: time.Minute}
 	a = store.Resolve("r.io/app")
 	if a.Source != second || len(a.Credentials) != 1 || a.CacheDuration != 0 {
 		t.Errorf("with broken: %+v", a)
@@ -168,7 +168,7 @@ func TestDefaultSourcesSkipMissing(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("HOME", filepath.Join(dir, "home"))
 	writeFile(t, dir, "config.json", `{"auths":{"r.io":{"username":"u","password":"p"}}}`)
-	store := &provider.Store{Sources: Sources(nil, dir)}
+	store := &provider.Store{Sources: Sources(nil, dir, nil)}
 	a := store.Resolve("r.io/app")
 	if len(a.Credentials) != 1 || len(a.Errors()) != 0 {
 		t.Errorf("%+v", a)

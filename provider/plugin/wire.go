@@ -11,6 +11,8 @@ import (
 
 	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/match"
+
+	"github.com/node-credential-provider/node-credential-provider/internal/shorten"
 )
 
 // Group is the API group of the kubelet's credential provider protocol.
@@ -99,10 +101,7 @@ func quoteShort(s string) string {
 	if s == "" {
 		return "missing"
 	}
-	if len(s) > 80 {
-		s = s[:80] + "..."
-	}
-	return fmt.Sprintf("%q", s)
+	return shorten.Quote(s)
 }
 
 type responseJSON struct {
@@ -220,5 +219,5 @@ const MaxErrorLine = 4 << 10
 // most MaxErrorLine bytes: the kubelet shows a plugin's stderr in one log
 // entry.
 func OneLine(err error) string {
-	return provider.Shorten(strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " "), MaxErrorLine-len("..."))
+	return shorten.Mark(strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " "), MaxErrorLine-len("..."))
 }

@@ -35,12 +35,12 @@ func DefaultPaths(getenv func(string) string) (paths []string, optional bool) {
 }
 
 // Sources returns a source per path; when paths is empty, DefaultPaths.
-func Sources(paths []string, getenv func(string) string) []provider.Source {
+// The sources share helpers.
+func Sources(paths []string, getenv func(string) string, helpers credhelper.Factory) []provider.Source {
 	optional := false
 	if len(paths) == 0 {
 		paths, optional = DefaultPaths(getenv)
 	}
-	helpers := credhelper.Shared(nil)
 	out := make([]provider.Source, 0, len(paths))
 	for _, p := range paths {
 		out = append(out, &Source{Path: p, Optional: optional, Helpers: helpers})

@@ -20,7 +20,7 @@ type Source struct {
 	Optional bool
 	// Helpers configures the helpers named in credHelpers; nil means each
 	// with defaults.
-	Helpers func(name string) *credhelper.Helper
+	Helpers credhelper.Factory
 }
 
 // Name implements provider.Source.
@@ -60,7 +60,7 @@ func (s *Source) Lookup(image string) (provider.Result, error) {
 
 // Resolve answers for image from a parsed auth.json: the credHelpers entry
 // for the registry, then the single most specific auths key.
-func Resolve(f *dockerconfig.File, image string, helpers func(string) *credhelper.Helper) (provider.Result, error) {
+func Resolve(f *dockerconfig.File, image string, helpers credhelper.Factory) (provider.Result, error) {
 	var res provider.Result
 	var helperErr error
 	registry := match.Registry(image)
@@ -68,7 +68,7 @@ func Resolve(f *dockerconfig.File, image string, helpers func(string) *credhelpe
 		res.Notes = append(res.Notes, fmt.Sprintf("credsStore %q ignored: containers tools do not read it", f.CredsStore))
 	}
 	if name := f.CredHelpers[registry]; name != "" {
-		cred, note, err := credhelper.Ask(credhelper.Factory(helpers).Helper(name), registry, registry)
+		cred, note, err := credhelper.Ask(helpers.Helper(name), registry, registry)
 		switch {
 		case err != nil:
 			helperErr = fmt.Errorf("credHelpers %q: %w", registry, err)

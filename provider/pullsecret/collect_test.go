@@ -201,3 +201,31 @@ func TestCollectProblems(t *testing.T) {
 		t.Errorf("%+v", c)
 	}
 }
+
+// A source that cannot list, named and restricted as the configuration
+// wraps every source, is still one that cannot list: --all says so and
+// leaves it out. (The decorators once listed for every source, so this
+// path could not be reached.)
+func TestCollectAllNamesSourcesThatCannotList(t *testing.T) {
+	cfg := writeConfig(t, `{"auths":{"r.io":{"username":"u","password":"p"}}}`)
+	helper := provider.Restrict(provider.WithName(&helperSource{creds: map[string]provider.Credential{"helper.io": {Key: "helper.io", Username: "h", Password: "ph"}}}, "team"), []string{"helper.io"})
+	store := &provider.Store{Sources: []provider.Source{provider.WithName(&dockerconfig.Source{Path: cfg}, "node"), helper}}
+	c, err := Collect(store, Request{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Entries) != 1 || c.Entries[0].Server != "r.io" {
+		t.Errorf("entries %+v", c.Entries)
+	}
+	want := "team (helper) cannot list its keys; --all leaves it out"
+	found := false
+	for _, n := range c.Notes {
+		found = found || n == want
+	}
+	if !found {
+		t.Errorf("notes %q lack %q", c.Notes, want)
+	}
+	if _, err := Collect(&provider.Store{Sources: []provider.Source{helper}}, Request{All: true}); err == nil || !strings.Contains(err.Error(), "no source can list its keys") {
+		t.Errorf("only a source that cannot list: %v", err)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -129,7 +128,7 @@ func splitDocuments(data []byte) ([]document, error) {
 		line += bytes.Count(chunk, []byte("\n")) + 1
 		j, err := yaml.YAMLToJSON(chunk)
 		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", i+1, describeYAMLError(err, start))
+			return nil, fmt.Errorf("document %d: %w", i+1, provider.DescribeYAMLError(err, start))
 		}
 		if t := bytes.TrimSpace(j); len(t) == 0 || string(t) == "null" {
 			continue // only comments, or an empty document
@@ -160,23 +159,6 @@ func splitYAML(data []byte) [][]byte {
 		cur = append(cur, line...)
 	}
 	return append(chunks, cur)
-}
-
-// describeYAMLError keeps only the line number of a YAML error: the YAML
-// libraries quote the input in some messages, and the input holds secrets.
-func describeYAMLError(err error, firstLine int) error {
-	msg := err.Error()
-	if i := strings.Index(msg, "line "); i >= 0 {
-		digits := msg[i+5:]
-		n := 0
-		for n < len(digits) && digits[n] >= '0' && digits[n] <= '9' {
-			n++
-		}
-		if l, convErr := strconv.Atoi(digits[:n]); convErr == nil {
-			return fmt.Errorf("not valid YAML (near line %d)", firstLine+l-1)
-		}
-	}
-	return errors.New("not valid YAML")
 }
 
 // maxListDepth bounds Lists of Lists, which no tool writes.

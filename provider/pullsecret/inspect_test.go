@@ -141,7 +141,7 @@ func TestInspectErrors(t *testing.T) {
 		{"", "input is empty"},
 		{"  \n", "input is empty"},
 		{"apiVersion: v1\nkind: ConfigMap\n", "no image pull Secret and no docker config found"},
-		{"a: b\n---\nkey: [unclosed " + inspectPW + "\n", "document 2: not valid YAML (near line 3)"},
+		{"a: b\n---\nkey: [unclosed " + inspectPW + "\n", "document 2: not valid YAML (line 3)"},
 		{"a:\n\t- " + inspectPW + "\n", "not valid YAML"},
 		{`{"auths":{"r.io":{"password":"` + inspectPW + `"x}}}`, "document 1: not valid JSON"},
 		{"- " + inspectPW + "\n", "must be an object"},

@@ -3,6 +3,7 @@ package static
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -14,14 +15,32 @@ import (
 // few kilobytes (a JWT); a larger file is the wrong file.
 const MaxFileSize = 64 << 10
 
-// Source is one credential for the images MatchImages covers.
+// Source is one credential under the keys it answers for.
 type Source struct {
-	// MatchImages are patterns with the kubelet's matchImages syntax.
-	MatchImages []string
+	// AnswerKeys are normalized keys (match.NormalizeKey), most often the
+	// configuration's matchImages; the credential answers under the first
+	// that matches the image, which the kubelet, applying the same rule to
+	// it, is sure to match too.
+	AnswerKeys []string
 	// UsernameFile may be empty for registries that accept any username
 	// with a token as password; the username is then empty.
 	UsernameFile string
 	PasswordFile string
+}
+
+// New makes a Source answering under the normalized matchImages patterns.
+func New(matchImages []string, usernameFile, passwordFile string) (*Source, error) {
+	s := &Source{UsernameFile: usernameFile, PasswordFile: passwordFile}
+	var errs []error
+	for _, p := range matchImages {
+		k, err := match.NormalizeKey(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: matchImages %q: %w", s.Name(), p, err))
+			continue
+		}
+		s.AnswerKeys = append(s.AnswerKeys, k)
+	}
+	return s, errors.Join(errs...)
 }
 
 // Name implements provider.Source.
@@ -30,28 +49,20 @@ func (s *Source) Name() string { return "static " + s.PasswordFile }
 // Lookup implements provider.Source.
 func (s *Source) Lookup(image string) (provider.Result, error) {
 	var res provider.Result
-	matched, key := "", ""
-	var errs []error
-	for _, p := range s.MatchImages {
-		// Match with the key we would answer under, so that the kubelet,
-		// which applies the same rule to it, is sure to match it too.
-		k, err := match.NormalizeKey(p)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: matchImages %q: %w", s.Name(), p, err))
-			continue
-		}
-		if matched == "" && match.Matches(k, image) {
-			matched, key = p, k
+	key := ""
+	for _, k := range s.AnswerKeys {
+		if key == "" && match.Matches(k, image) {
+			key = k
 		}
 		if match.HasPath(k) && match.SameHost(k, image) {
-			// A path pattern scopes this credential: another image on the
-			// registry must not reuse the answer from the kubelet's cache.
+			// A key with a path scopes this credential: another image on
+			// the registry must not reuse the answer from the kubelet's cache.
 			res.PathScoped = true
 		}
 	}
-	if matched == "" {
-		res.Notes = append(res.Notes, "no matchImages pattern matches")
-		return res, errors.Join(errs...)
+	if key == "" {
+		res.Notes = append(res.Notes, "no key matches")
+		return res, nil
 	}
 	var err error
 	user := ""
@@ -69,28 +80,15 @@ func (s *Source) Lookup(image string) (provider.Result, error) {
 		return res, nil
 	}
 	res.Credentials = []provider.Credential{{Key: key, Username: user, Password: pass}}
-	res.Notes = append(res.Notes, fmt.Sprintf("matchImages %q matches; answers as %q", matched, key))
+	res.Notes = append(res.Notes, fmt.Sprintf("answers as %q", key))
 	return res, nil
 }
 
-// Keys implements provider.Lister: the normalized patterns.
+// Keys implements provider.Lister.
 func (s *Source) Keys() ([]string, error) {
-	set := map[string]bool{}
-	var errs []error
-	for _, p := range s.MatchImages {
-		k, err := match.NormalizeKey(p)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: matchImages %q: %w", s.Name(), p, err))
-			continue
-		}
-		set[k] = true
-	}
-	keys := make([]string, 0, len(set))
-	for k := range set {
-		keys = append(keys, k)
-	}
+	keys := append([]string(nil), s.AnswerKeys...)
 	sort.Strings(keys)
-	return keys, errors.Join(errs...)
+	return slices.Compact(keys), nil
 }
 
 // ReadSecretFile reads a one-value file: a regular file of at most

@@ -23,7 +23,7 @@ func TestLookup(t *testing.T) {
 	user, pass := filepath.Join(dir, "username"), filepath.Join(dir, "password")
 	write(t, user, "robot\n")
 	write(t, pass, "pw-1\r\n")
-	s := &Source{MatchImages: []string{"https://registry.example.com/v2/", "*.corp.example", "quay.io/team-a"}, UsernameFile: user, PasswordFile: pass}
+	s := mustNew(t, []string{"https://registry.example.com/v2/", "*.corp.example", "quay.io/team-a"}, user, pass)
 	for _, tc := range []struct {
 		image      string
 		key        string
@@ -59,7 +59,7 @@ func TestRotation(t *testing.T) {
 	dir := t.TempDir()
 	pass := filepath.Join(dir, "password")
 	write(t, pass, "old-token\n")
-	s := &Source{MatchImages: []string{"r.io"}, PasswordFile: pass}
+	s := mustNew(t, []string{"r.io"}, "", pass)
 	st := &provider.Store{Sources: []provider.Source{s}}
 	if a := st.Resolve("r.io/app"); len(a.Credentials) != 1 || a.Credentials[0].Password != "old-token" || a.Credentials[0].Username != "" {
 		t.Fatalf("before: %+v", a)
@@ -98,7 +98,7 @@ func TestFileErrors(t *testing.T) {
 		{filepath.Join(dir, "nouser"), exact, filepath.Join(dir, "nouser") + ": no such file or directory"},
 		{"", dir, dir + ": not a regular file"},
 	} {
-		s := &Source{MatchImages: []string{"r.io"}, UsernameFile: tc.user, PasswordFile: tc.pass}
+		s := mustNew(t, []string{"r.io"}, tc.user, tc.pass)
 		res, err := s.Lookup("r.io/app")
 		if err == nil || err.Error() != tc.want || len(res.Credentials) != 0 {
 			t.Errorf("Lookup with %s: %+v, %v; want %q", tc.pass, res, err, tc.want)
@@ -110,8 +110,17 @@ func TestFileErrors(t *testing.T) {
 	if got, err := ReadSecretFile(exact); err != nil || len(got) != MaxFileSize {
 		t.Errorf("a file of exactly MaxFileSize: %d, %v", len(got), err)
 	}
-	s := &Source{MatchImages: []string{"r.io"}, UsernameFile: empty, PasswordFile: empty}
+	s := mustNew(t, []string{"r.io"}, empty, empty)
 	if res, err := s.Lookup("r.io/app"); err != nil || len(res.Credentials) != 0 {
 		t.Errorf("empty files: %+v %v", res, err)
 	}
+}
+
+func mustNew(t *testing.T, matchImages []string, usernameFile, passwordFile string) *Source {
+	t.Helper()
+	s, err := New(matchImages, usernameFile, passwordFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

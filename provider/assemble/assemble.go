@@ -1,24 +1,21 @@
-package config
+package assemble
 
 import (
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
 	"k8s.io/klog/v2"
 
 	"github.com/node-credential-provider/node-credential-provider/cache"
+	"github.com/node-credential-provider/node-credential-provider/config"
 	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/credhelper"
-	"github.com/node-credential-provider/node-credential-provider/provider/dockerconfig"
-	"github.com/node-credential-provider/node-credential-provider/provider/podman"
 	"github.com/node-credential-provider/node-credential-provider/provider/scope"
-	"github.com/node-credential-provider/node-credential-provider/provider/static"
 )
 
-// BuildOptions are the facts of one run that the configuration does not hold.
-type BuildOptions struct {
+// Facts are what one run knows that the configuration does not.
+type Facts struct {
 	// KubeletRootDir starts the default docker config search list.
 	KubeletRootDir string
 	// Identity is who is pulling; the zero value is a request without a
@@ -29,12 +26,9 @@ type BuildOptions struct {
 	Unscoped bool
 }
 
-// Run is one request's store and the helpers it may run.
+// Run is one request's store and the helpers its sources share.
 type Run struct {
 	Store *provider.Store
-	// Helpers hands out one Helper per name for the whole run, configured
-	// from Config.Helpers, so that a hanging helper costs its timeout once.
-	Helpers func(name string) *credhelper.Helper
 
 	mu   sync.Mutex
 	used []*credhelper.Helper
@@ -57,37 +51,42 @@ func (r *Run) Resolve(image string) provider.Answer {
 	return a
 }
 
-// Build makes what answers one request: the configured sources in order,
+// New makes what answers one request: the configured sources in order,
 // each restricted to its matchImages, and replaced by a denial when the
-// request's identity may not use it.
-func (c *Config) Build(opts BuildOptions) *Run {
-	run := &Run{Store: &provider.Store{CacheDuration: c.CacheDurationValue()}}
+// request's identity may not use it. cfg must be valid (config.Load and
+// Validate).
+func New(cfg *config.Config, facts Facts) *Run {
+	run := &Run{Store: &provider.Store{CacheDuration: cfg.CacheDurationValue()}}
 	var shared credhelper.Cacher
-	if !c.Cache.Disabled {
-		shared = c.newCache()
+	if !cfg.Cache.Disabled {
+		shared = newCache(cfg.Cache)
 	}
-	run.Helpers = credhelper.Shared(func(name string) *credhelper.Helper {
-		h := c.helper(name, shared)
-		run.mu.Lock()
-		run.used = append(run.used, h)
-		run.mu.Unlock()
-		return h
-	})
+	b := &builder{
+		facts: facts,
+		helpers: credhelper.NewFactory(func(name string) *credhelper.Helper {
+			h := newHelper(cfg, name, shared)
+			run.mu.Lock()
+			run.used = append(run.used, h)
+			run.mu.Unlock()
+			return h
+		}),
+	}
 	audienceProblem := ""
-	if aud := c.Scoping.Audience; aud != "" && opts.Identity.HasToken && !opts.Identity.HasAudience(aud) {
+	if aud := cfg.Scoping.Audience; aud != "" && facts.Identity.HasToken && !facts.Identity.HasAudience(aud) {
 		audienceProblem = fmt.Sprintf("the service-account token was not minted for audience %q (scoping.audience); check the kubelet's tokenAttributes.serviceAccountTokenAudience", aud)
 	}
-	for i := range c.Sources {
-		s := &c.Sources[i]
-		reason := c.denial(s, opts.Identity, audienceProblem)
-		if opts.Unscoped {
-			reason = ""
+	for i := range cfg.Sources {
+		s := &cfg.Sources[i]
+		reason := ""
+		if !facts.Unscoped {
+			reason = denial(cfg, s, facts.Identity, audienceProblem)
 		}
-		for _, src := range c.sources(s, opts, run.Helpers) {
-			src = &provider.Named{Source: src, Label: s.Name}
-			if len(s.MatchImages) > 0 {
-				src = &provider.Restricted{Source: src, MatchImages: s.MatchImages}
-			}
+		k, ok := kindOf(s)
+		if !ok {
+			continue // Validate reports it
+		}
+		for _, src := range k.build(s, b) {
+			src = provider.Restrict(provider.WithName(src, s.Name), s.MatchImages)
 			if reason != "" {
 				src = &provider.Denied{SourceName: src.Name(), Reason: reason, Inner: src}
 			}
@@ -97,9 +96,18 @@ func (c *Config) Build(opts BuildOptions) *Run {
 	return run
 }
 
-// helper configures one credential helper, with the shared cache if any.
-func (c *Config) helper(name string, shared credhelper.Cacher) *credhelper.Helper {
-	hs := c.HelperSettings(name)
+// builder is what a kind's constructor may use.
+type builder struct {
+	facts Facts
+	// helpers hands out one Helper per name for the whole run, configured
+	// from the config's helpers, so that a hanging helper costs its timeout
+	// once however many sources name it.
+	helpers credhelper.Factory
+}
+
+// newHelper configures one credential helper, with the shared cache if any.
+func newHelper(cfg *config.Config, name string, shared credhelper.Cacher) *credhelper.Helper {
+	hs := cfg.HelperSettings(name)
 	h := &credhelper.Helper{Name: name, Timeout: hs.Timeout, Env: hs.Env}
 	if shared != nil {
 		h.Caching = &credhelper.Caching{Cache: shared, TTL: hs.CacheTTL, Watch: hs.Watch}
@@ -108,7 +116,7 @@ func (c *Config) helper(name string, shared credhelper.Cacher) *credhelper.Helpe
 }
 
 // denial says why id may not use s, or "" when it may.
-func (c *Config) denial(s *Source, id scope.Identity, audienceProblem string) string {
+func denial(cfg *config.Config, s *config.Source, id scope.Identity, audienceProblem string) string {
 	if audienceProblem != "" {
 		return audienceProblem
 	}
@@ -124,45 +132,18 @@ func (c *Config) denial(s *Source, id scope.Identity, audienceProblem string) st
 		}
 		return ""
 	}
-	if !id.HasToken && c.Scoping.WithoutToken == TokenlessDeny {
+	if !id.HasToken && cfg.Scoping.WithoutToken == config.TokenlessDeny {
 		return "the request has no service-account token and scoping.withoutToken is Deny"
 	}
 	return ""
 }
 
-// sources makes the provider sources of one configured source.
-func (c *Config) sources(s *Source, opts BuildOptions, helpers func(string) *credhelper.Helper) []provider.Source {
-	switch {
-	case s.DockerConfig != nil:
-		out := dockerconfig.Sources(s.DockerConfig.Paths, opts.KubeletRootDir)
-		for _, src := range out {
-			src.(*dockerconfig.Source).Helpers = helpers
-		}
-		return out
-	case s.CredentialHelper != nil:
-		return []provider.Source{&credhelper.Source{Helper: helpers(s.CredentialHelper.Helper)}}
-	case s.PodmanAuth != nil:
-		var paths []string
-		if s.PodmanAuth.Path != "" {
-			paths = []string{s.PodmanAuth.Path}
-		}
-		out := podman.Sources(paths, os.Getenv)
-		for _, src := range out {
-			src.(*podman.Source).Helpers = helpers
-		}
-		return out
-	case s.Static != nil:
-		return []provider.Source{&static.Source{MatchImages: s.MatchImages, UsernameFile: s.Static.UsernameFile, PasswordFile: s.Static.PasswordFile}}
-	}
-	return nil
-}
-
 // newCache opens the node-local cache on first use: a request answered
 // from a docker config file never touches it.
-func (c *Config) newCache() credhelper.Cacher {
+func newCache(c *config.Cache) credhelper.Cacher {
 	return &lazyCache{opts: cache.Options{
-		Dir:         c.Cache.Dir,
-		NegativeTTL: c.Cache.NegativeTTLValue(),
+		Dir:         c.Dir,
+		NegativeTTL: c.NegativeTTLValue(),
 		Warn:        func(err error) { klog.Warningf("node-local cache: %v; asking helpers directly", err) },
 	}}
 }
