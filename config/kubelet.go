@@ -11,6 +11,7 @@ import (
 
 	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/match"
+	"github.com/node-credential-provider/node-credential-provider/provider/plugin"
 )
 
 // The kubelet's CredentialProviderConfig group and the versions it reads.
@@ -19,11 +20,7 @@ const KubeletGroup = "kubelet.config.k8s.io"
 var kubeletVersions = []string{KubeletGroup + "/v1", KubeletGroup + "/v1beta1", KubeletGroup + "/v1alpha1"}
 
 // The credential provider protocol versions a kubelet provider may name.
-var pluginAPIVersions = []string{
-	"credentialprovider.kubelet.k8s.io/v1",
-	"credentialprovider.kubelet.k8s.io/v1beta1",
-	"credentialprovider.kubelet.k8s.io/v1alpha1",
-}
+var pluginAPIVersions = plugin.APIVersions
 
 // KubeletConfig mirrors the kubelet's CredentialProviderConfig
 // (k8s.io/kubelet/config/v1). Tests decode the same bytes with the

@@ -2,7 +2,6 @@ package credhelper
 
 import (
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -12,9 +11,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/node-credential-provider/node-credential-provider/provider/scope"
 )
 
 // Cacher is the node-local cache (package cache) as the helper uses it.
@@ -87,18 +87,10 @@ func (h *Helper) Remaining() time.Duration {
 // lifetime is how long a secret may be kept: ttl, or less when the secret
 // is a JWT whose "exp" comes sooner. A JWT already expired gets 0.
 func lifetime(secret string, ttl time.Duration, now time.Time) time.Duration {
-	parts := strings.Split(secret, ".")
-	if len(parts) != 3 {
-		return ttl
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return ttl
-	}
 	var claims struct {
 		Exp json.Number `json:"exp"`
 	}
-	if json.Unmarshal(payload, &claims) != nil || claims.Exp == "" {
+	if scope.DecodeJWTClaims(secret, &claims) != nil || claims.Exp == "" {
 		return ttl
 	}
 	exp, err := claims.Exp.Int64()

@@ -37,12 +37,13 @@ func Key(serverURL string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return hubKey(key), nil
+	return HubKey(key), nil
 }
 
-// hubKey rewrites a normalized key on index.docker.io to docker.io, so that
-// the kubelet matches it directly to Docker Hub images.
-func hubKey(key string) string {
+// HubKey rewrites a normalized key on index.docker.io to docker.io, so that
+// the kubelet matches it directly to Docker Hub images, and so that keys
+// docker login writes compare equal to the ones images spell.
+func HubKey(key string) string {
 	host, path, _ := strings.Cut(key, "/")
 	if host != match.DefaultRegistryKey {
 		return key

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/node-credential-provider/node-credential-provider/provider"
+	"github.com/node-credential-provider/node-credential-provider/provider/credhelper"
 	"github.com/node-credential-provider/node-credential-provider/provider/match"
 )
 
@@ -183,7 +184,7 @@ func registryKey(r string) (string, error) {
 
 // probeImage is an image under key, as the kubelet would send it.
 func probeImage(key string) string {
-	return strings.TrimSuffix(hubKey(key), "/") + "/" + probeRepo
+	return strings.TrimSuffix(credhelper.HubKey(key), "/") + "/" + probeRepo
 }
 
 // probeImageForKey is probeImage for a key that may hold globs: each glob
@@ -210,25 +211,12 @@ func probeImageForKey(key string) (string, bool) {
 	return image, match.Matches(key, image)
 }
 
-// hubKey spells Docker Hub as images spell it, so that index.docker.io keys
-// (what docker login writes) and docker.io keys compare equal.
-func hubKey(key string) string {
-	host, rest, hasPath := strings.Cut(key, "/")
-	if host != match.DefaultRegistryKey {
-		return key
-	}
-	if hasPath {
-		return "docker.io/" + rest
-	}
-	return "docker.io"
-}
-
 // covering returns the most specific credential that applies to every image
 // under key, not only to some of them: a credential for quay.io/team-a must
 // not be written under quay.io.
 func covering(creds []provider.Credential, key string) (provider.Credential, bool) {
 	for _, c := range creds { // most specific first
-		if match.Matches(hubKey(c.Key), hubKey(key)) {
+		if match.Matches(credhelper.HubKey(c.Key), credhelper.HubKey(key)) {
 			return c, true
 		}
 	}

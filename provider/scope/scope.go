@@ -50,6 +50,31 @@ type claims struct {
 	} `json:"kubernetes.io"`
 }
 
+var (
+	errNotJWT    = errors.New("not a JWT (expected three dot-separated parts)")
+	errNotBase64 = errors.New("the JWT's payload is not base64url")
+	errNotClaims = errors.New("the JWT's payload is not a JSON object of claims")
+)
+
+// DecodeJWTClaims decodes the payload of a JWT into claims, without
+// verifying its signature: for a service-account token the kubelet fetched
+// for this pod, and for the lifetime ("exp") of a helper's credential.
+// Errors never quote the token.
+func DecodeJWTClaims(token string, claims any) error {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return errNotJWT
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return errNotBase64
+	}
+	if json.Unmarshal(payload, claims) != nil {
+		return errNotClaims
+	}
+	return nil
+}
+
 // FromRequest reads the identity from a request's token and annotations. An
 // empty token gives an identity without a token. Errors never quote the
 // token.
@@ -58,16 +83,13 @@ func FromRequest(token string, annotations map[string]string) (Identity, error) 
 	if token == "" {
 		return id, nil
 	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return id, errors.New("the service-account token is not a JWT (expected three dot-separated parts)")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return id, errors.New("the service-account token's payload is not base64url")
-	}
 	var c claims
-	if err := json.Unmarshal(payload, &c); err != nil {
+	switch err := DecodeJWTClaims(token, &c); {
+	case errors.Is(err, errNotJWT):
+		return id, errors.New("the service-account token is not a JWT (expected three dot-separated parts)")
+	case errors.Is(err, errNotBase64):
+		return id, errors.New("the service-account token's payload is not base64url")
+	case err != nil:
 		return id, errors.New("the service-account token's payload is not a JSON object of claims")
 	}
 	id.HasToken = true
