@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -17,7 +18,7 @@ type fakeSource struct {
 }
 
 func (f *fakeSource) Name() string { return f.name }
-func (f *fakeSource) Lookup(string) (Result, error) {
+func (f *fakeSource) Lookup(context.Context, string) (Result, error) {
 	f.calls++
 	return f.res, f.err
 }
@@ -88,7 +89,7 @@ func TestResolve(t *testing.T) {
 			for _, f := range tc.sources {
 				s.Sources = append(s.Sources, f)
 			}
-			a := s.Resolve("r.io/app")
+			a := s.Resolve(context.Background(), "r.io/app")
 			var keys []string
 			for _, c := range a.Credentials {
 				keys = append(keys, c.Key)
@@ -129,26 +130,26 @@ func TestRestricted(t *testing.T) {
 	if r.Name() != "inner" {
 		t.Errorf("name %q", r.Name())
 	}
-	res, _ := r.Lookup("quay.io/team-a/app")
+	res, _ := r.Lookup(context.Background(), "quay.io/team-a/app")
 	if len(res.Credentials) != 1 || !res.PathScoped {
 		t.Errorf("team-a: %+v", res)
 	}
 	// Not consulted, but the answer on quay.io still depends on the path.
-	res, _ = r.Lookup("quay.io/team-b/app")
+	res, _ = r.Lookup(context.Background(), "quay.io/team-b/app")
 	if len(res.Credentials) != 0 || !res.PathScoped || inner.calls != 1 {
 		t.Errorf("team-b: %+v, calls %d", res, inner.calls)
 	}
-	res, _ = r.Lookup("r.example.com/app")
+	res, _ = r.Lookup(context.Background(), "r.example.com/app")
 	if len(res.Credentials) != 1 || res.PathScoped {
 		t.Errorf("example.com: %+v", res)
 	}
 	// A whole store: the answer for team-a must be cached per image.
 	s := &Store{Sources: []Source{r}, CacheDuration: time.Minute}
-	if a := s.Resolve("quay.io/team-a/app"); a.CacheKeyType != CacheKeyImage {
+	if a := s.Resolve(context.Background(), "quay.io/team-a/app"); a.CacheKeyType != CacheKeyImage {
 		t.Errorf("cacheKeyType %s", a.CacheKeyType)
 	}
 	d := &Denied{SourceName: "team-b", Reason: "namespace x"}
-	res, err := d.Lookup("quay.io/a")
+	res, err := d.Lookup(context.Background(), "quay.io/a")
 	if err != nil || len(res.Credentials) != 0 || res.Notes[0] != "not allowed: namespace x" || d.Name() != "team-b" {
 		t.Errorf("denied: %+v", res)
 	}
@@ -159,18 +160,18 @@ func TestRestricted(t *testing.T) {
 func TestDeniedWithInner(t *testing.T) {
 	inner := &fakeSource{name: "inner", res: Result{Credentials: creds("r.io"), PathScoped: true}}
 	d := &Denied{SourceName: "team-a", Reason: "namespace x", Inner: inner}
-	res, err := d.Lookup("r.io/app")
+	res, err := d.Lookup(context.Background(), "r.io/app")
 	if err != nil || len(res.Credentials) != 0 || res.Withheld != "namespace x" || !res.PathScoped {
 		t.Errorf("%+v %v", res, err)
 	}
 	s := &Store{Sources: []Source{d, &fakeSource{name: "empty"}}}
-	a := s.Resolve("r.io/app")
+	a := s.Resolve(context.Background(), "r.io/app")
 	if len(a.Credentials) != 0 || len(a.Withheld()) != 1 || a.Withheld()[0] != "team-a: namespace x" {
 		t.Errorf("answer %+v withheld %v", a, a.Withheld())
 	}
 	// Nothing for the image: nothing withheld.
 	d.Inner = &fakeSource{name: "inner"}
-	if res, _ := d.Lookup("r.io/app"); res.Withheld != "" {
+	if res, _ := d.Lookup(context.Background(), "r.io/app"); res.Withheld != "" {
 		t.Errorf("withheld %q", res.Withheld)
 	}
 }

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -36,7 +37,7 @@ type Restricted struct {
 }
 
 // Lookup implements Source.
-func (r *Restricted) Lookup(image string) (Result, error) {
+func (r *Restricted) Lookup(ctx context.Context, image string) (Result, error) {
 	// A pattern with a path on this registry means answers on this registry
 	// differ by repository, whether or not this image matched: the kubelet
 	// must not cache one for the whole registry.
@@ -48,7 +49,7 @@ func (r *Restricted) Lookup(image string) (Result, error) {
 	}
 	for _, p := range r.MatchImages {
 		if match.Matches(p, image) {
-			res, err := r.Source.Lookup(image)
+			res, err := r.Source.Lookup(ctx, image)
 			res.PathScoped = res.PathScoped || scoped
 			return res, err
 		}
@@ -93,14 +94,14 @@ type Denied struct {
 func (d *Denied) Name() string { return d.SourceName }
 
 // Lookup implements Source: never a credential.
-func (d *Denied) Lookup(image string) (Result, error) {
+func (d *Denied) Lookup(ctx context.Context, image string) (Result, error) {
 	res := Result{Notes: []string{"not allowed: " + d.Reason}}
 	if d.Inner == nil {
 		return res, nil
 	}
 	// The inner source's errors are not this request's concern: it may not
 	// use the source anyway.
-	inner, _ := d.Inner.Lookup(image)
+	inner, _ := d.Inner.Lookup(ctx, image)
 	res.PathScoped = inner.PathScoped
 	if len(inner.Credentials) > 0 {
 		res.Withheld = d.Reason

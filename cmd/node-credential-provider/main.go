@@ -15,6 +15,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/node-credential-provider/node-credential-provider/provider"
+	"github.com/node-credential-provider/node-credential-provider/provider/credhelper"
 	"github.com/node-credential-provider/node-credential-provider/provider/plugin"
 )
 
@@ -28,7 +29,12 @@ const (
 	exitUsage = 2
 )
 
+// reaperCommand runs the reaper of helper process groups
+// (credhelper.EnableReaper): a hidden command, started by ourselves.
+const reaperCommand = "__reap-helpers"
+
 func main() {
+	credhelper.EnableReaper("/proc/self/exe", reaperCommand)
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -48,6 +54,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return runExport(args[1:], stdin, stdout, stderr)
 		case "inspect":
 			return runInspect(args[1:], stdin, stdout, stderr)
+		case reaperCommand:
+			return credhelper.Reap(stdin)
 		case "help":
 			fmt.Fprint(stdout, usage)
 			return exitOK

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -45,7 +46,8 @@ type result struct {
 	stdout, stderr string
 }
 
-// execBinary runs the plugin as the kubelet does: stdin given, stdout and
+// execBinary runs the plugin as the kubelet does: stdin given, killed at
+// 60 s, stdout and
 // stderr and the exit code observed. env is added to ours. Safe from any
 // goroutine: it reports a failure to start as an error.
 func execBinary(env []string, stdin string, args ...string) (result, time.Duration, error) {
@@ -55,14 +57,27 @@ func execBinary(env []string, stdin string, args ...string) (result, time.Durati
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return result{}, 0, err
+	}
+	// As the kubelet does: SIGKILL at 60 s, and nothing said counts.
+	var killed atomic.Bool
+	timer := time.AfterFunc(kubeletKill, func() { killed.Store(true); _ = cmd.Process.Kill() })
+	err := cmd.Wait()
+	timer.Stop()
 	d := time.Since(start)
+	if killed.Load() {
+		return result{}, d, fmt.Errorf("killed as the kubelet kills a plugin at %s", kubeletKill)
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code, err = ee.ExitCode(), nil
 	}
 	return result{code, out.String(), errb.String()}, d, err
 }
+
+// kubeletKill is when the kubelet SIGKILLs a plugin run.
+const kubeletKill = 60 * time.Second
 
 // runBinaryEnv is execBinary for the test goroutine.
 func runBinaryEnv(t *testing.T, env []string, stdin string, args ...string) result {

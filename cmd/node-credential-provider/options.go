@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -17,6 +18,18 @@ import (
 	"github.com/node-credential-provider/node-credential-provider/provider/scope"
 )
 
+// The run's deadline: the kubelet SIGKILLs a plugin 60 s after starting it
+// and uses nothing it said, so we answer well before, leaving room for a
+// loaded node to write and read the answer.
+const (
+	defaultDeadline = 45 * time.Second
+	maxDeadline     = 55 * time.Second
+)
+
+// processStart is when the run began, as near as we can tell: the deadline
+// counts from it, as the kubelet's does.
+var processStart = time.Now()
+
 // sourceOptions are the flags that choose where credentials come from,
 // shared by plugin mode and the commands for people.
 type sourceOptions struct {
@@ -26,6 +39,7 @@ type sourceOptions struct {
 	cacheDuration  time.Duration
 	cacheDir       string
 	noCache        bool
+	deadline       time.Duration
 	// plugin is set in plugin mode, which the kubelet runs from a working
 	// directory of its own: there a relative --docker-config is an error,
 	// while the commands people run resolve it against theirs.
@@ -42,12 +56,17 @@ func (o *sourceOptions) register(fs *pflag.FlagSet) {
 		"how long the kubelet may cache an answer with credentials (overrides the config's cacheDuration); 0s: ask us on every pull; misses are never cached")
 	fs.StringVar(&o.cacheDir, "cache-dir", config.DefaultCacheDir, "directory of the node-local cache of helper answers (overrides the config's cache.dir; holds locks only, values live in the kernel keyring)")
 	fs.BoolVar(&o.noCache, "no-cache", false, "do not use the node-local cache: every request runs the helpers")
+	fs.DurationVar(&o.deadline, "deadline", defaultDeadline,
+		"the whole run answers within this, counted from the start of the process, however many helpers hang: sources still running then are cut short (logged) and the first that answered is used; at most "+maxDeadline.String()+", as the kubelet kills a plugin at 60s")
 }
 
 // load returns the configuration the flags describe.
 func (o *sourceOptions) load(fs *pflag.FlagSet) (*config.Config, error) {
 	if o.cacheDuration < 0 {
 		return nil, errors.New("--cache-duration must not be negative")
+	}
+	if o.deadline <= 0 || o.deadline > maxDeadline {
+		return nil, fmt.Errorf("--deadline %s: must be more than 0s and at most %s (the kubelet kills a plugin at 60s)", o.deadline, maxDeadline)
 	}
 	var cfg *config.Config
 	if o.configFile != "" {
@@ -118,5 +137,7 @@ func (o *sourceOptions) resolveFor(cfg *config.Config, image string, id scope.Id
 	if id.HasToken {
 		klog.V(2).Infof("image %s requested for %s", image, id)
 	}
-	return assemble.New(cfg, assemble.Facts{KubeletRootDir: o.kubeletRootDir, Identity: id}).Resolve(image)
+	ctx, cancel := context.WithDeadline(context.Background(), processStart.Add(o.deadline))
+	defer cancel()
+	return assemble.New(cfg, assemble.Facts{KubeletRootDir: o.kubeletRootDir, Identity: id}).Resolve(ctx, image)
 }

@@ -1,6 +1,7 @@
 package assemble
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -34,10 +35,11 @@ type Run struct {
 	used []*credhelper.Helper
 }
 
-// Resolve answers for image, capping the suggested cacheDuration by the
-// remaining lifetime of every helper credential used.
-func (r *Run) Resolve(image string) provider.Answer {
-	a := r.Store.Resolve(image)
+// Resolve answers for image within ctx's deadline (provider.Store.Resolve),
+// capping the suggested cacheDuration by the remaining lifetime of every
+// helper credential used.
+func (r *Run) Resolve(ctx context.Context, image string) provider.Answer {
+	a := r.Store.Resolve(ctx, image)
 	if len(a.Credentials) == 0 {
 		return a
 	}

@@ -3,6 +3,7 @@
 package assemble
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -36,7 +37,7 @@ func TestBuildCredentialHelperSource(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a := New(c, Facts{}).Resolve(tc.image)
+			a := New(c, Facts{}).Resolve(context.Background(), tc.image)
 			if len(a.Credentials) != tc.want || len(a.Errors()) > 0 {
 				t.Errorf("answer %+v, errors %v; want %d credentials", a.Credentials, a.Errors(), tc.want)
 			}
@@ -86,5 +87,7 @@ func TestDecoratorsKeepListerAsIs(t *testing.T) {
 
 type notLister struct{}
 
-func (notLister) Name() string                           { return "cannot list" }
-func (notLister) Lookup(string) (provider.Result, error) { return provider.Result{}, nil }
+func (notLister) Name() string { return "cannot list" }
+func (notLister) Lookup(context.Context, string) (provider.Result, error) {
+	return provider.Result{}, nil
+}

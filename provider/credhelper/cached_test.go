@@ -1,6 +1,7 @@
 package credhelper
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -61,7 +62,7 @@ func TestCachedGet(t *testing.T) {
 		return &Helper{Name: "fake", Program: f.program, Caching: &Caching{Cache: mc, TTL: time.Minute, Watch: []string{watched}}}
 	}
 	for i := 0; i < 3; i++ {
-		u, s, found, err := newHelper().Get("r.io")
+		u, s, found, err := newHelper().Get(context.Background(), "r.io")
 		if err != nil || !found || u != "u" || s != "s1" {
 			t.Fatalf("get %d: %q %q %v %v", i, u, s, found, err)
 		}
@@ -74,18 +75,18 @@ func TestCachedGet(t *testing.T) {
 	if err := os.WriteFile(watched, []byte("22"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, s, _, _ := newHelper().Get("r.io"); s != "s2" || len(f.calls) != 2 {
+	if _, s, _, _ := newHelper().Get(context.Background(), "r.io"); s != "s2" || len(f.calls) != 2 {
 		t.Errorf("after the store changed: secret %q, calls %v", s, f.calls)
 	}
 	// Not found is not an error, and is not stored as a credential.
-	if _, _, found, err := newHelper().Get("other.io"); found || err != nil {
+	if _, _, found, err := newHelper().Get(context.Background(), "other.io"); found || err != nil {
 		t.Errorf("not found: %v %v", found, err)
 	}
 	if h := newHelper(); h.Remaining() != 0 {
 		t.Errorf("Remaining before use = %v", h.Remaining())
 	}
 	h := newHelper()
-	h.Get("r.io")
+	h.Get(context.Background(), "r.io")
 	if h.Remaining() != time.Minute {
 		t.Errorf("Remaining = %v, want the TTL", h.Remaining())
 	}
@@ -113,7 +114,7 @@ func TestLifetime(t *testing.T) {
 	}
 	f := &fake{get: map[string]reply{"r.io": getReply("u", jwtWithExp(time.Now().Add(45*time.Second)))}}
 	h := &Helper{Name: "fake", Program: f.program, Caching: &Caching{Cache: &memCache{}, TTL: time.Hour}}
-	if _, _, found, err := h.Get("r.io"); !found || err != nil {
+	if _, _, found, err := h.Get(context.Background(), "r.io"); !found || err != nil {
 		t.Fatal(err)
 	}
 	if r := h.Remaining(); r <= 40*time.Second || r > 45*time.Second {
@@ -127,8 +128,8 @@ func TestCacheKeys(t *testing.T) {
 	mc := &keyRecorder{}
 	f := &fake{get: map[string]reply{"r.io": getReply("u", "s")}}
 	h := &Helper{Name: "fake", Env: map[string]string{"TOKEN": "env-secret"}, Program: f.program, Caching: &Caching{Cache: mc, TTL: time.Minute}}
-	h.Get("r.io")
-	h.List()
+	h.Get(context.Background(), "r.io")
+	h.List(context.Background())
 	if len(mc.keys) != 2 || !strings.HasPrefix(mc.keys[0], "helper fake ") || !strings.HasSuffix(mc.keys[0], "|get r.io") || !strings.HasSuffix(mc.keys[1], "|list ") {
 		t.Errorf("keys %q", mc.keys)
 	}
@@ -156,10 +157,10 @@ func TestUndecodableCachedValueAsksTheHelper(t *testing.T) {
 	for _, k := range []string{"helper fake " + envHash(nil) + "|get r.io", "helper fake " + envHash(nil) + "|list "} {
 		mc.entries[k] = memEntry{fp: "fp", v: []byte("\x00damaged"), ttl: time.Minute}
 	}
-	if u, s, found, err := h.Get("r.io"); err != nil || !found || u != "u" || s != "s1" {
+	if u, s, found, err := h.Get(context.Background(), "r.io"); err != nil || !found || u != "u" || s != "s1" {
 		t.Errorf("Get = %q %q %v %v", u, s, found, err)
 	}
-	if m, err := h.List(); err != nil || m["r.io"] != "u" {
+	if m, err := h.List(context.Background()); err != nil || m["r.io"] != "u" {
 		t.Errorf("List = %v %v", m, err)
 	}
 	if len(f.calls) != 2 {

@@ -16,9 +16,19 @@ import (
 
 // TimeoutError is returned by Exec's programs when a helper did not finish
 // in time.
-type TimeoutError struct{ After time.Duration }
+type TimeoutError struct {
+	After time.Duration
+	// RunDeadline is set when the run's deadline came first: the call was
+	// cut short before its own timeout.
+	RunDeadline bool
+}
 
-func (e *TimeoutError) Error() string { return fmt.Sprintf("timed out after %s", e.After) }
+func (e *TimeoutError) Error() string {
+	if e.RunDeadline {
+		return "cut short at the run's deadline (--deadline)"
+	}
+	return fmt.Sprintf("timed out after %s", e.After)
+}
 
 // ErrOutputTooLarge is returned by Exec's programs when a helper printed
 // more than MaxOutput bytes.

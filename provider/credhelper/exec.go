@@ -33,15 +33,20 @@ var passedEnv = []string{
 }
 
 // Exec returns a ProgramFunc that runs command (found in PATH) with each
-// call bounded by timeout. The helper sees only the passedEnv variables of
-// our environment plus env, runs in its own process group, which is killed
-// as a whole on timeout, and its stdout is read up to MaxOutput bytes.
-// Errors are *TimeoutError, *ExitError, ErrOutputTooLarge or exec's own
-// (exec.ErrNotFound); none of them holds what the helper printed on stdout.
-func Exec(command string, timeout time.Duration, env map[string]string) client.ProgramFunc {
+// call bounded by timeout and by ctx (the run's deadline). The helper sees
+// only the passedEnv variables of our environment plus env and runs in its
+// own process group. That group is killed as a whole when the call ends, in
+// time or not, so nothing the helper started in it outlives the call; and
+// should we be killed first (the kubelet SIGKILLs a run at 60 s), the
+// helper dies with us (parent-death signal) and the reaper kills what is
+// left of its group (see EnableReaper). Its stdout is read up to MaxOutput
+// bytes. Errors are *TimeoutError, *ExitError, ErrOutputTooLarge or exec's
+// own (exec.ErrNotFound); none of them holds what the helper printed on
+// stdout.
+func Exec(ctx context.Context, command string, timeout time.Duration, env map[string]string) client.ProgramFunc {
 	environ := environment(os.Getenv, env)
 	return func(args ...string) client.Program {
-		return &program{command: command, args: args, env: environ, timeout: timeout}
+		return &program{ctx: ctx, command: command, args: args, env: environ, timeout: timeout}
 	}
 }
 
@@ -67,6 +72,7 @@ func environment(getenv func(string) string, extra map[string]string) []string {
 }
 
 type program struct {
+	ctx     context.Context
 	command string
 	args    []string
 	env     []string
@@ -77,7 +83,7 @@ type program struct {
 func (p *program) Input(in io.Reader) { p.stdin = in }
 
 func (p *program) Output() ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+	ctx, cancel := context.WithTimeout(p.ctx, p.timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, p.command, p.args...)
 	cmd.Env = p.env
@@ -89,13 +95,11 @@ func (p *program) Output() ([]byte, error) {
 	ownProcessGroup(cmd)
 	cmd.Cancel = func() error { return killProcessGroup(cmd) }
 
-	err := cmd.Run()
-	if errors.Is(err, exec.ErrWaitDelay) || ctx.Err() != nil {
-		// Something the helper started still held its output: do not leave
-		// it running.
-		_ = killProcessGroup(cmd)
-	}
-	if ctx.Err() == context.DeadlineExceeded {
+	err := runHelper(cmd)
+	if ctx.Err() != nil {
+		if p.ctx.Err() != nil {
+			return nil, &TimeoutError{After: p.timeout, RunDeadline: true}
+		}
 		return nil, &TimeoutError{After: p.timeout}
 	}
 	if stdout.overflow {
@@ -107,7 +111,7 @@ func (p *program) Output() ([]byte, error) {
 		return stdout.Bytes(), &ExitError{Status: xe.ProcessState.String(), Message: oneLine(stderr.Bytes())}
 	case errors.Is(err, exec.ErrWaitDelay):
 		// The helper exited successfully and said all it had to say; only a
-		// process it left behind kept the pipe open.
+		// process it left behind kept the pipe open (and was killed).
 		return stdout.Bytes(), nil
 	case err != nil:
 		return nil, err

@@ -1,6 +1,7 @@
 package credhelper
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -33,7 +34,7 @@ func TestExecFoundWithControlledEnvironment(t *testing.T) {
 printf '{"Username":"%s|%s|%s","Secret":"%s"}' "$url" "${AWS_SECRET_ACCESS_KEY:-unset}" "$HTTPS_PROXY" "$STORE_DIR"
 `)
 	h.Env = map[string]string{"STORE_DIR": "/srv/store"}
-	user, pass, found, err := h.Get("reg.io")
+	user, pass, found, err := h.Get(context.Background(), "reg.io")
 	if err != nil || !found {
 		t.Fatalf("Get = %v %v", found, err)
 	}
@@ -64,7 +65,7 @@ func TestExecFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := script(t, tc.name, tc.body)
-			_, _, found, err := h.Get("reg.io")
+			_, _, found, err := h.Get(context.Background(), "reg.io")
 			if found {
 				t.Fatal("found")
 			}
@@ -87,7 +88,7 @@ func TestExecFailures(t *testing.T) {
 func TestExecMissingBinary(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	h := &Helper{Name: "surely-not-installed"}
-	_, _, _, err := h.Get("reg.io")
+	_, _, _, err := h.Get(context.Background(), "reg.io")
 	if err == nil || err.Error() != "docker-credential-surely-not-installed get: docker-credential-surely-not-installed not found in PATH" {
 		t.Errorf("error = %v", err)
 	}
@@ -103,7 +104,7 @@ sleep 30
 	h := script(t, "hang", body)
 	h.Timeout = time.Second
 	start := time.Now()
-	_, _, _, err := h.Get("reg.io")
+	_, _, _, err := h.Get(context.Background(), "reg.io")
 	elapsed := time.Since(start)
 	if err == nil || err.Error() != "docker-credential-hang get: timed out after 1s" {
 		t.Errorf("error = %v", err)
@@ -123,7 +124,7 @@ func TestExecLeftoverChild(t *testing.T) {
 printf '{"Username":"u","Secret":"p"}'
 `)
 	start := time.Now()
-	user, _, found, err := h.Get("reg.io")
+	user, _, found, err := h.Get(context.Background(), "reg.io")
 	if err != nil || !found || user != "u" {
 		t.Errorf("Get = %q %v %v", user, found, err)
 	}

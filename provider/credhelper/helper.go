@@ -1,6 +1,7 @@
 package credhelper
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,7 +67,7 @@ func (h *Helper) timeout() time.Duration {
 	return DefaultTimeout
 }
 
-func (h *Helper) program(action string) (client.ProgramFunc, error) {
+func (h *Helper) program(ctx context.Context, action string) (client.ProgramFunc, error) {
 	if b := h.broken.Load(); b != nil {
 		return nil, &helperError{fmt.Sprintf("%s %s: not run again (%s)", h.Command(), action, b.msg), b.cause}
 	}
@@ -76,16 +77,16 @@ func (h *Helper) program(action string) (client.ProgramFunc, error) {
 	if h.Program != nil {
 		return h.Program, nil
 	}
-	return Exec(h.Command(), h.timeout(), h.Env), nil
+	return Exec(ctx, h.Command(), h.timeout(), h.Env), nil
 }
 
 // Get asks the helper for the credential it holds under serverURL, which
 // must be spelled exactly as it was stored. A helper's "credentials not
 // found" answer, and an empty credential, are found == false with no error.
 // username may be IdentityTokenUsername; see Usable.
-func (h *Helper) Get(serverURL string) (username, secret string, found bool, err error) {
+func (h *Helper) Get(ctx context.Context, serverURL string) (username, secret string, found bool, err error) {
 	v, err := h.cached("get", serverURL, func() ([]byte, time.Duration, error) {
-		user, secret, found, err := h.get(serverURL)
+		user, secret, found, err := h.get(ctx, serverURL)
 		if err != nil || !found {
 			return nil, 0, err
 		}
@@ -103,14 +104,14 @@ func (h *Helper) Get(serverURL string) (username, secret string, found bool, err
 	if err != nil {
 		// The cache checks its entries; should one still not decode, the
 		// helper is the authority, not a reason to fail the pull.
-		return h.get(serverURL)
+		return h.get(ctx, serverURL)
 	}
 	return s.Username, s.Secret, true, nil
 }
 
 // get asks the helper itself.
-func (h *Helper) get(serverURL string) (username, secret string, found bool, err error) {
-	prog, err := h.program(credentials.ActionGet)
+func (h *Helper) get(ctx context.Context, serverURL string) (username, secret string, found bool, err error) {
+	prog, err := h.program(ctx, credentials.ActionGet)
 	if err != nil {
 		return "", "", false, err
 	}
@@ -129,9 +130,9 @@ func (h *Helper) get(serverURL string) (username, secret string, found bool, err
 }
 
 // List returns the helper's server URLs and usernames, through the cache.
-func (h *Helper) List() (map[string]string, error) {
+func (h *Helper) List(ctx context.Context) (map[string]string, error) {
 	v, err := h.cached("list", "", func() ([]byte, time.Duration, error) {
-		m, err := h.list()
+		m, err := h.list(ctx)
 		if err != nil || len(m) == 0 {
 			return nil, 0, err
 		}
@@ -147,13 +148,13 @@ func (h *Helper) List() (map[string]string, error) {
 	}
 	var m map[string]string
 	if json.Unmarshal(v, &m) != nil {
-		return h.list() // as in Get
+		return h.list(ctx) // as in Get
 	}
 	return m, nil
 }
 
-func (h *Helper) list() (map[string]string, error) {
-	prog, err := h.program(credentials.ActionList)
+func (h *Helper) list(ctx context.Context) (map[string]string, error) {
+	prog, err := h.program(ctx, credentials.ActionList)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package credhelper
 
 import (
+	"context"
 	"os/exec"
 	"strings"
 	"testing"
@@ -54,7 +55,7 @@ func TestGetOutcomes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fake{get: map[string]reply{"reg.io": tc.reply}}
 			h := &Helper{Name: "fake", Program: f.program}
-			user, pass, found, err := h.Get("reg.io")
+			user, pass, found, err := h.Get(context.Background(), "reg.io")
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("error: %v", err)
@@ -83,16 +84,16 @@ func TestGetOutcomes(t *testing.T) {
 func TestList(t *testing.T) {
 	f := &fake{list: &reply{out: `{"https://index.docker.io/v1/":"hub","quay.io":"q"}`}}
 	h := &Helper{Name: "fake", Program: f.program}
-	got, err := h.List()
+	got, err := h.List(context.Background())
 	if err != nil || len(got) != 2 || got["quay.io"] != "q" {
 		t.Errorf("List = %v, %v", got, err)
 	}
 	f.list = &reply{out: "not json " + secret}
-	if _, err := h.List(); err == nil || !strings.HasPrefix(err.Error(), "docker-credential-fake list: ") || strings.Contains(err.Error(), secret) {
+	if _, err := h.List(context.Background()); err == nil || !strings.HasPrefix(err.Error(), "docker-credential-fake list: ") || strings.Contains(err.Error(), secret) {
 		t.Errorf("List(garbage) error = %v", err)
 	}
 	f.list = &reply{out: "list is not implemented\n", err: errExit1}
-	if _, err := h.List(); err == nil || err.Error() != `docker-credential-fake list: exit status 1: "list is not implemented"` {
+	if _, err := h.List(context.Background()); err == nil || err.Error() != `docker-credential-fake list: exit status 1: "list is not implemented"` {
 		t.Errorf("List(failing) error = %v", err)
 	}
 }
@@ -100,7 +101,7 @@ func TestList(t *testing.T) {
 func TestHelperName(t *testing.T) {
 	for _, name := range []string{"", "../bin/sh", "a b", "x\n"} {
 		h := &Helper{Name: name, Program: func(...string) client.Program { t.Fatal("ran"); return nil }}
-		if _, _, _, err := h.Get("r.io"); err == nil {
+		if _, _, _, err := h.Get(context.Background(), "r.io"); err == nil {
 			t.Errorf("name %q accepted", name)
 		}
 	}

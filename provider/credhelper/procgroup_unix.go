@@ -1,4 +1,4 @@
-//go:build unix
+//go:build unix && !linux
 
 package credhelper
 
@@ -18,4 +18,11 @@ func killProcessGroup(cmd *exec.Cmd) error {
 		return nil
 	}
 	return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+}
+
+// runHelper runs cmd and kills its process group when it is done.
+func runHelper(cmd *exec.Cmd) error {
+	err := cmd.Run()
+	_ = killProcessGroup(cmd)
+	return err
 }

@@ -1,6 +1,7 @@
 package credhelper
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -68,10 +69,10 @@ func ServerURL(image string) string {
 // when the helper cannot list, or lists nothing that matches (helpers such
 // as ecr-login answer for registries they never stored), it gets ServerURL
 // (image). Each credential is keyed by AnswerKey.
-func Resolve(h *Helper, image string) (provider.Result, error) {
+func Resolve(ctx context.Context, h *Helper, image string) (provider.Result, error) {
 	var res provider.Result
 	var errs []error
-	listed, listErr := h.List()
+	listed, listErr := h.List(ctx)
 	if listErr != nil {
 		if failedToRun(listErr) {
 			// A get would hang or fail the same way.
@@ -112,7 +113,7 @@ func Resolve(h *Helper, image string) (provider.Result, error) {
 		order = append(order, key)
 	}
 	for _, key := range order {
-		cred, note, err := Ask(h, wanted[key], key)
+		cred, note, err := Ask(ctx, h, wanted[key], key)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -132,8 +133,8 @@ func Resolve(h *Helper, image string) (provider.Result, error) {
 // Ask asks the helper for one server URL and says what came of it: the
 // credential under key when the helper has a usable one, and a note either
 // way.
-func Ask(h *Helper, serverURL, key string) (*provider.Credential, string, error) {
-	user, secret, found, err := h.Get(serverURL)
+func Ask(ctx context.Context, h *Helper, serverURL, key string) (*provider.Credential, string, error) {
+	user, secret, found, err := h.Get(ctx, serverURL)
 	if err != nil {
 		return nil, "", err
 	}
@@ -162,8 +163,10 @@ func withoutListError(errs []error, listErr error) []error {
 
 // Keys returns the keys the helper lists, normalized as they would answer
 // (docker.io for Docker Hub), sorted and without duplicates.
+// Listing is an operator's act (export-secret --all), outside any kubelet
+// run: each call is bounded by the helper's own timeout only.
 func Keys(h *Helper) ([]string, error) {
-	listed, err := h.List()
+	listed, err := h.List(context.Background())
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package credhelper
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -87,7 +88,7 @@ func TestResolve(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fake{get: store, list: tc.list}
-			res, err := Resolve(&Helper{Name: "fake", Program: f.program}, tc.image)
+			res, err := Resolve(context.Background(), &Helper{Name: "fake", Program: f.program}, tc.image)
 			if !reflect.DeepEqual(res.Credentials, tc.want) {
 				t.Errorf("credentials = %+v; want %+v", res.Credentials, tc.want)
 			}
@@ -111,7 +112,7 @@ func TestResolve(t *testing.T) {
 
 func TestResolveNotesIdentityToken(t *testing.T) {
 	f := &fake{get: map[string]reply{"token.io": cred("<token>", secret)}}
-	res, err := Resolve(&Helper{Name: "fake", Program: f.program}, "token.io/app")
+	res, err := Resolve(context.Background(), &Helper{Name: "fake", Program: f.program}, "token.io/app")
 	if err != nil || len(res.Credentials) != 0 {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -131,15 +132,15 @@ func TestSource(t *testing.T) {
 	if s.Name() != "docker-credential-fake" {
 		t.Errorf("Name = %q", s.Name())
 	}
-	res, err := s.Lookup("elsewhere.io/app")
+	res, err := s.Lookup(context.Background(), "elsewhere.io/app")
 	if err != nil || len(res.Credentials) != 0 || len(f.calls) != 0 || !strings.HasPrefix(res.Notes[0], "not consulted: the image matches none of matchImages") {
 		t.Errorf("unmatched image: %+v %v calls=%q", res, err, f.calls)
 	}
-	res, err = s.Lookup("quay.io/team-a/app")
+	res, err = s.Lookup(context.Background(), "quay.io/team-a/app")
 	if err != nil || !reflect.DeepEqual(res.Credentials, []provider.Credential{pc("quay.io", "q", "pq")}) || !res.PathScoped {
 		t.Errorf("team-a: %+v %v", res, err)
 	}
-	res, err = s.Lookup("docker.io/library/nginx")
+	res, err = s.Lookup(context.Background(), "docker.io/library/nginx")
 	if err != nil || !reflect.DeepEqual(res.Credentials, []provider.Credential{pc("docker.io", "hub", "hubpass")}) || res.PathScoped {
 		t.Errorf("hub: %+v %v", res, err)
 	}
@@ -154,7 +155,7 @@ func TestSource(t *testing.T) {
 
 	// Through the store: the keys go back sorted, and the path pattern keeps
 	// the answer from being cached for all of quay.io.
-	a := (&provider.Store{Sources: []provider.Source{s}}).Resolve("quay.io/team-a/app")
+	a := (&provider.Store{Sources: []provider.Source{s}}).Resolve(context.Background(), "quay.io/team-a/app")
 	if a.CacheKeyType != provider.CacheKeyImage {
 		t.Errorf("cache key type = %s", a.CacheKeyType)
 	}
@@ -178,7 +179,7 @@ func FuzzHelperOutput(f *testing.F) {
 		}
 		fk := &fake{get: map[string]reply{"r.io": r}, list: &r}
 		h := &Helper{Name: "fuzz", Program: fk.program}
-		user, pass, found, err := h.Get("r.io")
+		user, pass, found, err := h.Get(context.Background(), "r.io")
 		if err != nil {
 			if found || user != "" || pass != "" {
 				t.Fatal("credential returned with an error")
@@ -191,7 +192,7 @@ func FuzzHelperOutput(f *testing.F) {
 				t.Fatalf("error repeats the output: %v", err)
 			}
 		}
-		res, _ := Resolve(h, "r.io/app")
+		res, _ := Resolve(context.Background(), h, "r.io/app")
 		for _, c := range res.Credentials {
 			if c.Username == IdentityTokenUsername || c.Username == "" && c.Password == "" {
 				t.Fatalf("unusable credential returned: %q", c.Username)
@@ -205,11 +206,11 @@ func FuzzHelperOutput(f *testing.F) {
 func TestResolveStopsAfterHang(t *testing.T) {
 	f := &fake{get: map[string]reply{"r.io": cred("u", "p")}, list: &reply{err: &TimeoutError{After: 10 * time.Second}}}
 	h := &Helper{Name: "fake", Program: f.program}
-	_, err := Resolve(h, "r.io/app")
+	_, err := Resolve(context.Background(), h, "r.io/app")
 	if err == nil || err.Error() != "docker-credential-fake list: timed out after 10s" {
 		t.Errorf("error = %v", err)
 	}
-	_, _, _, err = h.Get("r.io")
+	_, _, _, err = h.Get(context.Background(), "r.io")
 	if err == nil || err.Error() != "docker-credential-fake get: not run again (docker-credential-fake list: timed out after 10s)" {
 		t.Errorf("second call error = %v", err)
 	}
@@ -244,7 +245,7 @@ func TestShared(t *testing.T) {
 func TestSourceWithoutMatchImages(t *testing.T) {
 	f := &fake{get: map[string]reply{"r.io": {out: `{"ServerURL":"r.io","Username":"u","Secret":"s"}`}}}
 	src := &Source{Helper: &Helper{Name: "fake", Program: f.program}}
-	res, err := src.Lookup("r.io/app")
+	res, err := src.Lookup(context.Background(), "r.io/app")
 	if err != nil || len(res.Credentials) != 1 || res.Credentials[0].Key != "r.io" {
 		t.Errorf("%+v %v", res, err)
 	}

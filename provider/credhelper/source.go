@@ -1,6 +1,8 @@
 package credhelper
 
 import (
+	"context"
+
 	"github.com/node-credential-provider/node-credential-provider/provider"
 )
 
@@ -17,8 +19,8 @@ func (s *Source) Name() string { return s.Helper.Command() }
 
 // Lookup implements provider.Source; see Resolve for which keys are asked
 // and answered.
-func (s *Source) Lookup(image string) (provider.Result, error) {
-	return Resolve(s.Helper, image)
+func (s *Source) Lookup(ctx context.Context, image string) (provider.Result, error) {
+	return Resolve(ctx, s.Helper, image)
 }
 
 // Keys implements provider.Lister: the keys the helper lists.

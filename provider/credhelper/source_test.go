@@ -1,6 +1,7 @@
 package credhelper
 
 import (
+	"context"
 	"reflect"
 	"testing"
 
@@ -25,7 +26,7 @@ func TestSourceMatchImages(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := provider.Restrict(&Source{Helper: &Helper{Name: "fake", Program: f.program}}, tc.patterns)
-			res, err := s.Lookup(tc.image)
+			res, err := s.Lookup(context.Background(), tc.image)
 			if err != nil || len(res.Credentials) != tc.want {
 				t.Errorf("Lookup = %+v, %v; want %d credentials", res, err, tc.want)
 			}

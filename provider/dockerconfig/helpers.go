@@ -1,6 +1,7 @@
 package dockerconfig
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -17,7 +18,7 @@ import (
 // or fails, passes on to the next, as in docker's GetAllCredentials (docker
 // build); a plain `docker pull` would stop at the helper. Helper failures
 // are returned as errors alongside whatever a later layer found.
-func (f *File) Resolve(image string, helpers credhelper.Factory) (provider.Result, error) {
+func (f *File) Resolve(ctx context.Context, image string, helpers credhelper.Factory) (provider.Result, error) {
 	var res provider.Result
 	var errs []error
 	add := func(r provider.Result, err error) bool {
@@ -33,7 +34,7 @@ func (f *File) Resolve(image string, helpers credhelper.Factory) (provider.Resul
 		return false
 	}
 	if key, name, ok := f.credHelperFor(image); ok {
-		r, err := credHelper(helpers.Helper(name), image)
+		r, err := credHelper(ctx, helpers.Helper(name), image)
 		if err != nil {
 			err = fmt.Errorf("credHelpers %q: %w", key, err)
 		}
@@ -42,7 +43,7 @@ func (f *File) Resolve(image string, helpers credhelper.Factory) (provider.Resul
 		}
 	}
 	if f.CredsStore != "" {
-		r, err := f.credsStore(helpers.Helper(f.CredsStore), image)
+		r, err := f.credsStore(ctx, helpers.Helper(f.CredsStore), image)
 		if err != nil {
 			err = fmt.Errorf("credsStore: %w", err)
 		}
@@ -84,14 +85,14 @@ func (f *File) credHelperFor(image string) (key, name string, ok bool) {
 
 // credHelper asks a per-registry helper for the registry, with the server
 // URL docker would pass.
-func credHelper(h *credhelper.Helper, image string) (provider.Result, error) {
-	return getOne(h, credhelper.ServerURL(image), image)
+func credHelper(ctx context.Context, h *credhelper.Helper, image string) (provider.Result, error) {
+	return getOne(ctx, h, credhelper.ServerURL(image), image)
 }
 
 // getOne asks h about one server URL, as a Result for image.
-func getOne(h *credhelper.Helper, serverURL, image string) (provider.Result, error) {
+func getOne(ctx context.Context, h *credhelper.Helper, serverURL, image string) (provider.Result, error) {
 	key, _ := credhelper.AnswerKey(serverURL, image)
-	cred, note, err := credhelper.Ask(h, serverURL, key)
+	cred, note, err := credhelper.Ask(ctx, h, serverURL, key)
 	if err != nil {
 		return provider.Result{}, err
 	}
@@ -106,7 +107,7 @@ func getOne(h *credhelper.Helper, serverURL, image string) (provider.Result, err
 // next to a credsStore say under which server URL it stored each
 // credential: when one matches the image we get exactly those, without
 // listing the store; otherwise credhelper.Resolve lists and gets.
-func (f *File) credsStore(h *credhelper.Helper, image string) (provider.Result, error) {
+func (f *File) credsStore(ctx context.Context, h *credhelper.Helper, image string) (provider.Result, error) {
 	var res provider.Result
 	var errs []error
 	hinted := false
@@ -123,7 +124,7 @@ func (f *File) credsStore(h *credhelper.Helper, image string) (provider.Result, 
 			continue
 		}
 		hinted = true
-		r, err := getOne(h, e.Key, image)
+		r, err := getOne(ctx, h, e.Key, image)
 		res.Notes = append(res.Notes, r.Notes...)
 		res.Credentials = append(res.Credentials, r.Credentials...)
 		if err != nil {
@@ -133,7 +134,7 @@ func (f *File) credsStore(h *credhelper.Helper, image string) (provider.Result, 
 	if hinted {
 		return res, errors.Join(errs...)
 	}
-	r, err := credhelper.Resolve(h, image)
+	r, err := credhelper.Resolve(ctx, h, image)
 	r.PathScoped = r.PathScoped || res.PathScoped
 	return r, err
 }

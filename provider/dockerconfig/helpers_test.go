@@ -1,6 +1,7 @@
 package dockerconfig
 
 import (
+	"context"
 	"errors"
 	"io"
 	"reflect"
@@ -184,7 +185,7 @@ func TestResolveWithHelpers(t *testing.T) {
 				stores["gc"] = tc.gc
 			}
 			var asked []string
-			res, err := f.Resolve(tc.image, helpers(stores, &asked))
+			res, err := f.Resolve(context.Background(), tc.image, helpers(stores, &asked))
 			if !sameSet(res.Credentials, tc.want) {
 				t.Errorf("credentials = %+v; want %+v", res.Credentials, tc.want)
 			}
@@ -217,7 +218,7 @@ func TestSourceWithHelpers(t *testing.T) {
 	store := &fakeStore{creds: map[string][2]string{"https://index.docker.io/v1/": {"hub", "hubpw"}, "quay.io/team-a": {"a", "pa"}}}
 	var asked []string
 	src := &Source{Path: path, Helpers: helpers(map[string]*fakeStore{"store": store, "gc": {}}, &asked)}
-	a := (&provider.Store{Sources: []provider.Source{src}}).Resolve("docker.io/library/nginx")
+	a := (&provider.Store{Sources: []provider.Source{src}}).Resolve(context.Background(), "docker.io/library/nginx")
 	if !reflect.DeepEqual(a.Credentials, []provider.Credential{cred("docker.io", "hub", "hubpw")}) || a.CacheKeyType != provider.CacheKeyRegistry {
 		t.Errorf("hub: %+v", a)
 	}
@@ -234,7 +235,7 @@ func TestSourceWithHelpers(t *testing.T) {
 	}
 	// A store failure reaches the operator with the file's path.
 	store.failGet = true
-	res, err := src.Lookup("docker.io/library/nginx")
+	res, err := src.Lookup(context.Background(), "docker.io/library/nginx")
 	if len(res.Credentials) != 0 || err == nil || !strings.HasPrefix(err.Error(), path+": credsStore: docker-credential-store get: exit status 1") {
 		t.Errorf("failing store: %+v %v", res, err)
 	}
@@ -248,7 +249,7 @@ func TestDefaultHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.Resolve("r.io/app", nil)
+	_, err = f.Resolve(context.Background(), "r.io/app", nil)
 	if err == nil || !strings.Contains(err.Error(), "credsStore: docker-credential-nonexistent list: docker-credential-nonexistent not found in PATH") {
 		t.Errorf("error = %v", err)
 	}

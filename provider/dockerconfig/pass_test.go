@@ -1,6 +1,7 @@
 package dockerconfig
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,7 +88,7 @@ func TestRealPassHelper(t *testing.T) {
 		{"token.example.com/app", nil, provider.CacheKeyImage},
 		{"other.example.com/app", nil, provider.CacheKeyImage},
 	} {
-		a := st.Resolve(tc.image)
+		a := st.Resolve(context.Background(), tc.image)
 		if errs := a.Errors(); len(errs) > 0 {
 			t.Errorf("%s: errors %v", tc.image, errs)
 		}

@@ -1,6 +1,7 @@
 package dockerconfig
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -30,7 +31,7 @@ func (s *Source) Name() string { return s.Path }
 
 // Lookup implements provider.Source. The file is read on every lookup, so an
 // edited file takes effect on the next request.
-func (s *Source) Lookup(image string) (provider.Result, error) {
+func (s *Source) Lookup(ctx context.Context, image string) (provider.Result, error) {
 	f, err := Load(s.Path)
 	if err != nil {
 		if s.Optional && errors.Is(err, fs.ErrNotExist) {
@@ -38,7 +39,7 @@ func (s *Source) Lookup(image string) (provider.Result, error) {
 		}
 		return provider.Result{}, provider.FileError(s.Path, err)
 	}
-	res, err := f.Resolve(image, s.Helpers)
+	res, err := f.Resolve(ctx, image, s.Helpers)
 	return res, s.errors(f, err)
 }
 

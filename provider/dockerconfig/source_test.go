@@ -1,6 +1,7 @@
 package dockerconfig
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -121,17 +122,17 @@ func TestStoreOverFiles(t *testing.T) {
 
 	store := &provider.Store{Sources: Sources([]string{first, second}, "", nil), CacheDuration: time.Minute}
 	// The first file with a match answers, with all its matches.
-	a := store.Resolve("quay.io/team-a/app")
+	a := store.Resolve(context.Background(), "quay.io/team-a/app")
 	if a.Source != first || !reflect.DeepEqual(a.Credentials, []provider.Credential{cred("quay.io/team-a", "a", "pa")}) || a.CacheKeyType != provider.CacheKeyImage {
 		t.Errorf("team-a: %+v", a)
 	}
 	// An earlier file scoped a path on quay.io: the answer from the second
 	// file must not be cached for all of quay.io.
-	a = store.Resolve("quay.io/team-b/app")
+	a = store.Resolve(context.Background(), "quay.io/team-b/app")
 	if a.Source != second || a.CacheKeyType != provider.CacheKeyImage || a.CacheDuration != time.Minute {
 		t.Errorf("team-b: %+v", a)
 	}
-	a = store.Resolve("r.io/app")
+	a = store.Resolve(context.Background(), "r.io/app")
 	if a.Source != second || a.CacheKeyType != provider.CacheKeyRegistry || a.CacheDuration != time.Minute {
 		t.Errorf("r.io: %+v", a)
 	}
@@ -139,7 +140,7 @@ func TestStoreOverFiles(t *testing.T) {
 	// A broken or missing named file never hides a good one, is reported,
 	// and keeps the kubelet from caching the answer.
 	store = &provider.Store{Sources: Sources([]string{broken, missing, second}, "", nil), CacheDuration: time.Minute}
-	a = store.Resolve("r.io/app")
+	a = store.Resolve(context.Background(), "r.io/app")
 	if a.Source != second || len(a.Credentials) != 1 || a.CacheDuration != 0 {
 		t.Errorf("with broken: %+v", a)
 	}
@@ -169,11 +170,11 @@ func TestDefaultSourcesSkipMissing(t *testing.T) {
 	t.Setenv("HOME", filepath.Join(dir, "home"))
 	writeFile(t, dir, "config.json", `{"auths":{"r.io":{"username":"u","password":"p"}}}`)
 	store := &provider.Store{Sources: Sources(nil, dir, nil)}
-	a := store.Resolve("r.io/app")
+	a := store.Resolve(context.Background(), "r.io/app")
 	if len(a.Credentials) != 1 || len(a.Errors()) != 0 {
 		t.Errorf("%+v", a)
 	}
-	a = store.Resolve("other.io/app")
+	a = store.Resolve(context.Background(), "other.io/app")
 	if len(a.Credentials) != 0 || len(a.Errors()) != 0 || len(a.Steps) < 4 {
 		t.Errorf("%+v", a)
 	}

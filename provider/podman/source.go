@@ -1,6 +1,7 @@
 package podman
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -39,7 +40,7 @@ func (s *Source) load() (*dockerconfig.File, error) {
 }
 
 // Lookup implements provider.Source. The file is read on every lookup.
-func (s *Source) Lookup(image string) (provider.Result, error) {
+func (s *Source) Lookup(ctx context.Context, image string) (provider.Result, error) {
 	f, err := s.load()
 	if f == nil {
 		if err == nil {
@@ -47,7 +48,7 @@ func (s *Source) Lookup(image string) (provider.Result, error) {
 		}
 		return provider.Result{}, err
 	}
-	res, helperErr := Resolve(f, image, s.Helpers)
+	res, helperErr := Resolve(ctx, f, image, s.Helpers)
 	var errs []error
 	for _, p := range f.Problems {
 		errs = append(errs, fmt.Errorf("%s: %w", s.Path, p))
@@ -60,7 +61,7 @@ func (s *Source) Lookup(image string) (provider.Result, error) {
 
 // Resolve answers for image from a parsed auth.json: the credHelpers entry
 // for the registry, then the single most specific auths key.
-func Resolve(f *dockerconfig.File, image string, helpers credhelper.Factory) (provider.Result, error) {
+func Resolve(ctx context.Context, f *dockerconfig.File, image string, helpers credhelper.Factory) (provider.Result, error) {
 	var res provider.Result
 	var helperErr error
 	registry := match.Registry(image)
@@ -68,7 +69,7 @@ func Resolve(f *dockerconfig.File, image string, helpers credhelper.Factory) (pr
 		res.Notes = append(res.Notes, fmt.Sprintf("credsStore %q ignored: containers tools do not read it", f.CredsStore))
 	}
 	if name := f.CredHelpers[registry]; name != "" {
-		cred, note, err := credhelper.Ask(helpers.Helper(name), registry, registry)
+		cred, note, err := credhelper.Ask(ctx, helpers.Helper(name), registry, registry)
 		switch {
 		case err != nil:
 			helperErr = fmt.Errorf("credHelpers %q: %w", registry, err)

@@ -1,6 +1,7 @@
 package podman
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -65,7 +66,7 @@ func TestMostSpecificKey(t *testing.T) {
 		{"localhost/app", nil, false},
 		{"other.io/app", nil, false},
 	} {
-		res, err := Resolve(f, tc.image, nil)
+		res, err := Resolve(context.Background(), f, tc.image, nil)
 		if err != nil {
 			t.Errorf("%s: %v", tc.image, err)
 		}
@@ -95,7 +96,7 @@ func TestStoreCachesPathScopedPerImage(t *testing.T) {
 		"legacy.io/app":              provider.CacheKeyRegistry,
 		"registry.example.com/other": provider.CacheKeyImage,
 	} {
-		a := st.Resolve(image)
+		a := st.Resolve(context.Background(), image)
 		if len(a.Credentials) != 1 || a.CacheKeyType != want {
 			t.Errorf("%s: %+v; want cacheKeyType %s", image, a, want)
 		}
@@ -137,14 +138,14 @@ func TestCredHelpers(t *testing.T) {
 		return &credhelper.Helper{Name: name, Program: h.program}
 	}
 	// The helper for the registry comes first, even before a namespaced key.
-	res, err := Resolve(f, "quay.io/team-a/app", helpers)
+	res, err := Resolve(context.Background(), f, "quay.io/team-a/app", helpers)
 	if err != nil || !reflect.DeepEqual(res.Credentials, cred("quay.io", "robot", "pr")) {
 		t.Errorf("quay.io: %+v %v", res, err)
 	}
 	if !strings.Contains(strings.Join(res.Notes, "\n"), `credsStore "ignored" ignored`) {
 		t.Errorf("notes = %q", res.Notes)
 	}
-	res, err = Resolve(f, "docker.io/library/nginx", helpers)
+	res, err = Resolve(context.Background(), f, "docker.io/library/nginx", helpers)
 	if err != nil || !reflect.DeepEqual(res.Credentials, cred("docker.io", "hub", "ph")) {
 		t.Errorf("docker.io: %+v %v", res, err)
 	}
@@ -153,7 +154,7 @@ func TestCredHelpers(t *testing.T) {
 	}
 	// A helper miss passes on to the file's own keys.
 	delete(h.creds, "quay.io")
-	res, err = Resolve(f, "quay.io/team-a/app", helpers)
+	res, err = Resolve(context.Background(), f, "quay.io/team-a/app", helpers)
 	if err != nil || !reflect.DeepEqual(res.Credentials, cred("quay.io/team-a", "a", "pa")) {
 		t.Errorf("quay.io after miss: %+v %v", res, err)
 	}
@@ -192,11 +193,11 @@ func TestDefaultPaths(t *testing.T) {
 
 func TestMissingFiles(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "auth.json")
-	res, err := (&Source{Path: missing, Optional: true}).Lookup("quay.io/app")
+	res, err := (&Source{Path: missing, Optional: true}).Lookup(context.Background(), "quay.io/app")
 	if err != nil || len(res.Credentials) != 0 {
 		t.Errorf("optional: %+v %v", res, err)
 	}
-	_, err = (&Source{Path: missing}).Lookup("quay.io/app")
+	_, err = (&Source{Path: missing}).Lookup(context.Background(), "quay.io/app")
 	if err == nil || !errors.Is(err, os.ErrNotExist) && !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("named: %v", err)
 	}
@@ -217,7 +218,7 @@ func FuzzAuthJSON(f *testing.F) {
 		}
 		// Helpers are faked: a fuzzed name must never exec anything.
 		h := &fakeHelper{creds: map[string][2]string{}}
-		res, _ := Resolve(file, image, func(name string) *credhelper.Helper {
+		res, _ := Resolve(context.Background(), file, image, func(name string) *credhelper.Helper {
 			return &credhelper.Helper{Name: "fake", Program: h.program}
 		})
 		if len(res.Credentials) > 1 {

@@ -1,6 +1,7 @@
 package pullsecret
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -66,7 +67,9 @@ const probeRepo = "node-credential-provider-probe/export-secret"
 func Collect(store *provider.Store, req Request) (Collected, error) {
 	var c Collected
 	resolve := func(image string) provider.Answer {
-		ans := store.Resolve(image)
+		// An operator's command: no kubelet deadline, each helper call
+		// bounded by its own timeout.
+		ans := store.Resolve(context.Background(), image)
 		for _, s := range ans.Steps {
 			c.addProblem(s.Err)
 			for _, n := range s.Result.Notes {

@@ -1,6 +1,7 @@
 package pullsecret
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -28,7 +29,7 @@ type helperSource struct {
 }
 
 func (h *helperSource) Name() string { return "helper" }
-func (h *helperSource) Lookup(image string) (provider.Result, error) {
+func (h *helperSource) Lookup(_ context.Context, image string) (provider.Result, error) {
 	var res provider.Result
 	for prefix, c := range h.creds {
 		if strings.HasPrefix(image, prefix+"/") {

@@ -1,6 +1,7 @@
 package static
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -47,7 +48,7 @@ func New(matchImages []string, usernameFile, passwordFile string) (*Source, erro
 func (s *Source) Name() string { return "static " + s.PasswordFile }
 
 // Lookup implements provider.Source.
-func (s *Source) Lookup(image string) (provider.Result, error) {
+func (s *Source) Lookup(_ context.Context, image string) (provider.Result, error) {
 	var res provider.Result
 	key := ""
 	for _, k := range s.AnswerKeys {

@@ -1,6 +1,7 @@
 package static
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -36,7 +37,7 @@ func TestLookup(t *testing.T) {
 		{"quay.io/team-b/app", "", true},
 		{"docker.io/library/nginx", "", false},
 	} {
-		res, err := s.Lookup(tc.image)
+		res, err := s.Lookup(context.Background(), tc.image)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.image, err)
 		}
@@ -61,7 +62,7 @@ func TestRotation(t *testing.T) {
 	write(t, pass, "old-token\n")
 	s := mustNew(t, []string{"r.io"}, "", pass)
 	st := &provider.Store{Sources: []provider.Source{s}}
-	if a := st.Resolve("r.io/app"); len(a.Credentials) != 1 || a.Credentials[0].Password != "old-token" || a.Credentials[0].Username != "" {
+	if a := st.Resolve(context.Background(), "r.io/app"); len(a.Credentials) != 1 || a.Credentials[0].Password != "old-token" || a.Credentials[0].Username != "" {
 		t.Fatalf("before: %+v", a)
 	}
 	// Rotate as a kubelet Secret mount or config management does: a new
@@ -71,7 +72,7 @@ func TestRotation(t *testing.T) {
 	if err := os.Rename(tmp, pass); err != nil {
 		t.Fatal(err)
 	}
-	if a := st.Resolve("r.io/app"); len(a.Credentials) != 1 || a.Credentials[0].Password != "new-token" {
+	if a := st.Resolve(context.Background(), "r.io/app"); len(a.Credentials) != 1 || a.Credentials[0].Password != "new-token" {
 		t.Errorf("after: %+v", a)
 	}
 }
@@ -99,7 +100,7 @@ func TestFileErrors(t *testing.T) {
 		{"", dir, dir + ": not a regular file"},
 	} {
 		s := mustNew(t, []string{"r.io"}, tc.user, tc.pass)
-		res, err := s.Lookup("r.io/app")
+		res, err := s.Lookup(context.Background(), "r.io/app")
 		if err == nil || err.Error() != tc.want || len(res.Credentials) != 0 {
 			t.Errorf("Lookup with %s: %+v, %v; want %q", tc.pass, res, err, tc.want)
 		}
@@ -111,7 +112,7 @@ func TestFileErrors(t *testing.T) {
 		t.Errorf("a file of exactly MaxFileSize: %d, %v", len(got), err)
 	}
 	s := mustNew(t, []string{"r.io"}, empty, empty)
-	if res, err := s.Lookup("r.io/app"); err != nil || len(res.Credentials) != 0 {
+	if res, err := s.Lookup(context.Background(), "r.io/app"); err != nil || len(res.Credentials) != 0 {
 		t.Errorf("empty files: %+v %v", res, err)
 	}
 }

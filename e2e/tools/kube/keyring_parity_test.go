@@ -22,6 +22,7 @@ package kube_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -330,7 +331,7 @@ func oursKeyring(t *testing.T, path, image string) *credentialprovider.BasicDock
 	req := fmt.Sprintf(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":%q}`+"\n", image)
 	var out bytes.Buffer
 	_, err := plugin.Serve(strings.NewReader(req), &out, func(_ *plugin.Request, img string) (provider.Answer, error) {
-		return store.Resolve(img), nil
+		return store.Resolve(context.Background(), img), nil
 	})
 	ring := &credentialprovider.BasicDockerKeyring{}
 	if err != nil {
