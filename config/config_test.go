@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -244,5 +245,22 @@ func TestNameChecks(t *testing.T) {
 		if isEnvName(s) != want {
 			t.Errorf("isEnvName(%q) = %v", s, !want)
 		}
+	}
+}
+
+// Each kind's name is the JSON field that sets it, and every pointer field
+// of Source is a kind listed in kinds.
+func TestKindNamesAreFields(t *testing.T) {
+	kindType := reflect.TypeOf((*SourceKind)(nil)).Elem()
+	var fields []string
+	st := reflect.TypeOf(Source{})
+	for i := 0; i < st.NumField(); i++ {
+		f := st.Field(i)
+		if f.Type.Implements(kindType) {
+			fields = append(fields, strings.Split(f.Tag.Get("json"), ",")[0])
+		}
+	}
+	if !reflect.DeepEqual(fields, KindNames()) {
+		t.Errorf("kind fields %v, KindNames %v", fields, KindNames())
 	}
 }

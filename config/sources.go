@@ -13,6 +13,25 @@ import (
 // registered in package provider/assemble; see CONTRIBUTING.md for adding a
 // kind.
 
+// Source is one place credentials come from. Exactly one of its kinds is
+// set.
+type Source struct {
+	// Name identifies the source in logs, explain and errors. Default: its
+	// kind and position, such as "sources[1] (credentialHelper pass)".
+	Name string `json:"name,omitempty"`
+	// MatchImages restricts the source to images matching one of these
+	// patterns, with the kubelet's matchImages rules. Empty: every image.
+	// Required for static sources, which answer under the matching pattern.
+	MatchImages []string `json:"matchImages,omitempty"`
+	// Allow restricts the source to pods whose service account satisfies it.
+	Allow *Allow `json:"allow,omitempty"`
+
+	DockerConfig     *DockerConfigSource     `json:"dockerConfig,omitempty"`
+	CredentialHelper *CredentialHelperSource `json:"credentialHelper,omitempty"`
+	PodmanAuth       *PodmanAuthSource       `json:"podmanAuth,omitempty"`
+	Static           *StaticSource           `json:"static,omitempty"`
+}
+
 // SourceKind is the settings of one kind of source.
 type SourceKind interface {
 	// Kind is the name of the Source field that holds it ("dockerConfig").

@@ -67,26 +67,6 @@ type Helper struct {
 	Watch []string `json:"watch,omitempty"`
 }
 
-// Source is one place credentials come from. Exactly one of its kinds
-// (DockerConfig, CredentialHelper, PodmanAuth, Static; see sources.go) is
-// set.
-type Source struct {
-	// Name identifies the source in logs, explain and errors. Default: its
-	// kind and position, such as "sources[1] (credentialHelper pass)".
-	Name string `json:"name,omitempty"`
-	// MatchImages restricts the source to images matching one of these
-	// patterns, with the kubelet's matchImages rules. Empty: every image.
-	// Required for static sources, which answer under the matching pattern.
-	MatchImages []string `json:"matchImages,omitempty"`
-	// Allow restricts the source to pods whose service account satisfies it.
-	Allow *Allow `json:"allow,omitempty"`
-
-	DockerConfig     *DockerConfigSource     `json:"dockerConfig,omitempty"`
-	CredentialHelper *CredentialHelperSource `json:"credentialHelper,omitempty"`
-	PodmanAuth       *PodmanAuthSource       `json:"podmanAuth,omitempty"`
-	Static           *StaticSource           `json:"static,omitempty"`
-}
-
 // Allow says which pods may use a source. A request satisfies it when it
 // carries a service-account token and every non-empty list matches: the
 // namespace is in Namespaces, "namespace/name" is in ServiceAccounts, and
