@@ -95,7 +95,7 @@ func (d *Denied) Name() string { return d.SourceName }
 
 // Lookup implements Source: never a credential.
 func (d *Denied) Lookup(ctx context.Context, image string) (Result, error) {
-	res := Result{Notes: []string{"not allowed: " + d.Reason}}
+	res := Result{Notes: []string{deniedPrefix + d.Reason}}
 	if d.Inner == nil {
 		return res, nil
 	}

@@ -165,7 +165,7 @@ sources:
     credentialHelper: {helper: counter}
     matchImages: ["burst.example.com"]
 `), 0o600)
-	run := func(image string) result { return runBinaryEnv(t, f.env, request(image), "--config", cfg) }
+	run := func(image string) result { return runBinaryOnce(t, f.env, request(image), "--config", cfg) }
 	if r := run("burst.example.com/app"); r.code != 0 || !strings.Contains(r.stdout, `"auth":{"burst.example.com":{"username":"burst-user","password":"pw-one"}}`) {
 		t.Errorf("matching image: %+v", r)
 	}

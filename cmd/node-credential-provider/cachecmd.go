@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/node-credential-provider/node-credential-provider/cache"
-	"github.com/node-credential-provider/node-credential-provider/provider/plugin"
+	"github.com/node-credential-provider/node-credential-provider/provider"
 )
 
 const cacheUsage = `Usage:
@@ -43,7 +43,7 @@ func runCache(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := so.load(fs)
 	if err != nil {
-		fmt.Fprintf(stderr, "cache: %s\n", plugin.OneLine(err))
+		fmt.Fprintf(stderr, "cache: %s\n", provider.OneLine(err))
 		return exitError
 	}
 	c, err := cache.Open(cache.Options{Dir: cfg.Cache.Dir})

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,14 +19,28 @@ import (
 )
 
 const explainUsage = `Usage: node-credential-provider explain IMAGE [flags]
+       node-credential-provider explain --request FILE|- [flags]
 
 Answers "why is my pod in ImagePullBackOff": how the kubelet normalizes IMAGE,
 whether its CredentialProviderConfig routes it to this plugin, each source in
 order with match or no match and why, and the keys and cache hints the
 kubelet would get. Usernames are shown, passwords never.
 
+The verdict is plugin mode's, decided by the same code: its exit code, the
+one line it prints on stderr when it fails (the line the kubelet logs), and
+what it logs next to an answer. explain exits with that code: 0 the plugin
+answers (perhaps with no credentials), 1 it fails. Problems found on the way
+(an image the kubelet config never routes here) are listed but do not
+change the code.
+
 With --kubelet-config and no source flags, the provider's own args from that
 config are used, so the answer is the one the kubelet gets.
+
+For a pod: --namespace and --service-account (and --annotation), or
+--request with a CredentialProviderRequest as the kubelet sends it, token and
+annotations included (read, never printed). Only with --request is a
+credential whose password is the pod's own token refused, as plugin mode
+refuses it.
 
 Flags:
 `
@@ -39,8 +52,16 @@ type explanation struct {
 	Kubelet      *kubeletRouting `json:"kubelet,omitempty"`
 	Identity     string          `json:"identity"`
 	Sources      []sourceReport  `json:"sources"`
-	Answer       *answerReport   `json:"answer,omitempty"`
-	Problems     []string        `json:"problems,omitempty"`
+	// ExitCode, Error, Warnings and Notes are plugin mode's outcome for
+	// this request: its exit code, its one stderr line when it fails, and
+	// what it logs next to an answer.
+	ExitCode int      `json:"exitCode"`
+	Error    string   `json:"error,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+	Notes    []string `json:"notes,omitempty"`
+	// Answer is what the kubelet gets; absent when the plugin fails.
+	Answer   *answerReport `json:"answer,omitempty"`
+	Problems []string      `json:"problems,omitempty"`
 }
 
 type kubeletRouting struct {
@@ -68,10 +89,8 @@ type sourceReport struct {
 }
 
 type answerReport struct {
-	ExitCode      int                 `json:"exitCode"`
-	Error         string              `json:"error,omitempty"`
-	CacheKeyType  string              `json:"cacheKeyType,omitempty"`
-	CacheDuration string              `json:"cacheDuration,omitempty"`
+	CacheKeyType  string              `json:"cacheKeyType"`
+	CacheDuration string              `json:"cacheDuration"`
 	Auth          []credentialSummary `json:"auth"`
 }
 
@@ -81,7 +100,7 @@ type credentialSummary struct {
 	PasswordLength int    `json:"passwordLength"`
 }
 
-func runExplain(args []string, stdout, stderr io.Writer) int {
+func runExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("explain", stderr)
 	var so sourceOptions
 	so.register(fs)
@@ -90,21 +109,46 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	namespace := fs.String("namespace", "", "explain for a pod in this namespace (with --service-account)")
 	serviceAccount := fs.String("service-account", "", "explain for a pod running as this service account")
 	annotations := fs.StringToString("annotation", nil, "a service-account annotation the kubelet passes (tokenAttributes), repeatable: --annotation k=v")
+	requestFile := fs.String("request", "", "explain this CredentialProviderRequest (a file, - for stdin) as the kubelet sends it, token and annotations included, instead of IMAGE")
 	output := fs.StringP("output", "o", "text", "text or json")
 	if code, done := parseArgs(fs, name+" explain", explainUsage, args, stdout, stderr); done {
 		return code
 	}
-	if fs.NArg() != 1 || (*output != "text" && *output != "json") || (*namespace == "") != (*serviceAccount == "") {
+	if *requestFile != "" && (fs.NArg() != 0 || *namespace != "" || *serviceAccount != "" || len(*annotations) > 0) {
+		fmt.Fprintf(stderr, "%s explain: --request names the image and the pod; give no IMAGE, --namespace, --service-account or --annotation with it\n", name)
+		return exitUsage
+	}
+	if *requestFile == "" && fs.NArg() != 1 || (*output != "text" && *output != "json") || (*namespace == "") != (*serviceAccount == "") {
 		fs.Usage()
 		return exitUsage
 	}
-	ex := explanation{Image: fs.Arg(0)}
-	image, err := match.NormalizeImage(ex.Image)
-	if err != nil {
-		fmt.Fprintf(stderr, "explain: %q is not an image reference: %v\n", ex.Image, err)
-		return exitError
+	// The request, read as plugin mode reads stdin. A malformed one is
+	// plugin mode's failure, reported as its verdict.
+	req := &plugin.Request{APIVersion: plugin.APIVersions[0], Image: fs.Arg(0)}
+	var reqErr error
+	if *requestFile != "" {
+		in := stdin
+		if *requestFile != "-" {
+			f, err := os.Open(*requestFile)
+			if err != nil {
+				fmt.Fprintf(stderr, "explain: --request: %v\n", err)
+				return exitError
+			}
+			defer f.Close()
+			in = f
+		}
+		req, reqErr = plugin.ReadRequest(in)
 	}
-	ex.KubeletSends = image
+	var ex explanation
+	image := ""
+	if req != nil {
+		ex.Image = req.Image
+		// An invalid image is left to plugin.Handle, which fails on it as
+		// plugin mode does.
+		if norm, err := match.NormalizeImage(req.Image); err == nil {
+			image, ex.KubeletSends = norm, norm
+		}
+	}
 
 	if *kubeletConfig != "" {
 		routing, prov, err := explainRouting(*kubeletConfig, *providerName, image)
@@ -116,7 +160,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		if prov == nil {
 			ex.Problems = append(ex.Problems, fmt.Sprintf("no provider named %q in %s (use --provider-name)", *providerName, *kubeletConfig))
 		} else {
-			if !ex.Kubelet.Routed {
+			if image != "" && !ex.Kubelet.Routed {
 				ex.Problems = append(ex.Problems, fmt.Sprintf("the kubelet never asks %s about %s: no matchImages entry matches; add %q (patterns match host labels one by one, ports must be equal)", prov.Name, image, match.Registry(image)))
 			}
 			if !sourceFlagsGiven(fs) {
@@ -128,23 +172,27 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	cfg, err := so.load(fs)
-	if err != nil {
-		fmt.Fprintf(stderr, "explain: %s\n", plugin.OneLine(err))
-		return exitError
+	// Plugin mode's order: its config, then the request, then the answer.
+	cfg, cfgErr := so.load(fs)
+	var ans *provider.Answer
+	var o provider.Outcome
+	switch {
+	case cfgErr != nil:
+		o = provider.Failure(cfgErr)
+	case reqErr != nil:
+		o = provider.Failure(reqErr)
+	default:
+		ex.Identity, ans, o = explainHandle(&so, cfg, req, *requestFile != "", scope.Identity{Annotations: *annotations}, *namespace, *serviceAccount)
 	}
-	id := scope.Identity{Annotations: *annotations}
-	if *namespace != "" {
-		id.HasToken, id.Namespace, id.ServiceAccount = true, *namespace, *serviceAccount
-		if aud := cfg.Scoping.Audience; aud != "" {
-			id.Audiences = []string{aud}
+	ex.ExitCode, ex.Error, ex.Warnings, ex.Notes = o.Code, o.Error, o.Warnings, o.Notes
+	if ans != nil {
+		ex.Sources = reportSources(ans)
+		if !o.Failed() {
+			ex.Answer = reportAnswer(ans)
+			if len(ans.Credentials) == 0 {
+				ex.Problems = append(ex.Problems, "no source holds a credential for this image: the pull goes ahead without credentials from this plugin")
+			}
 		}
-	}
-	ex.Identity = id.String()
-	ans := so.resolveFor(cfg, image, id)
-	ex.Sources, ex.Answer = reportAnswer(&ans)
-	if len(ans.Credentials) == 0 {
-		ex.Problems = append(ex.Problems, "no source holds a credential for this image: the pull goes ahead without credentials from this plugin")
 	}
 	if *output == "json" {
 		enc := json.NewEncoder(stdout)
@@ -153,7 +201,33 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	} else {
 		printExplanation(stdout, &ex)
 	}
-	return exitOK
+	return o.Code
+}
+
+// explainHandle resolves and decides exactly as plugin mode does, with
+// plugin.Handle, and names the identity. With fromRequest the identity is
+// read from the request's token by plugin mode's own resolver; otherwise
+// it is id with the namespace and service account of the flags, and there
+// is no token to compare passwords with.
+func explainHandle(so *sourceOptions, cfg *config.Config, req *plugin.Request, fromRequest bool, id scope.Identity, namespace, serviceAccount string) (string, *provider.Answer, provider.Outcome) {
+	if fromRequest {
+		who := "a request whose service-account token cannot be read"
+		if id, err := scope.FromRequest(req.ServiceAccountToken, req.ServiceAccountAnnotations); err == nil {
+			who = id.String()
+		}
+		ans, o := plugin.Handle(req, func(req *plugin.Request, image string) (provider.Answer, error) { return so.resolve(cfg, req, image) })
+		return who, ans, o
+	}
+	if namespace != "" {
+		id.HasToken, id.Namespace, id.ServiceAccount = true, namespace, serviceAccount
+		if aud := cfg.Scoping.Audience; aud != "" {
+			id.Audiences = []string{aud}
+		}
+	}
+	ans, o := plugin.Handle(req, func(_ *plugin.Request, image string) (provider.Answer, error) {
+		return so.resolveFor(cfg, image, id), nil
+	})
+	return id.String(), ans, o
 }
 
 // sourceFlagsGiven tells whether the operator chose sources on the command
@@ -193,8 +267,10 @@ func explainRouting(path, providerName, image string) (*kubeletRouting, *config.
 	for i := range providers {
 		p := &providers[i]
 		pr := providerRouting{Name: p.Name, File: p.File, ThisOne: p.Name == providerName, Args: strings.Join(p.Args, " "), Tokens: p.TokenAttributes != nil}
-		if m, ok := p.Routes(image); ok {
-			pr.Matched = m
+		if image != "" {
+			if m, ok := p.Routes(image); ok {
+				pr.Matched = m
+			}
 		}
 		if pr.ThisOne {
 			ours = p
@@ -205,7 +281,7 @@ func explainRouting(path, providerName, image string) (*kubeletRouting, *config.
 	return r, ours, nil
 }
 
-func reportAnswer(a *provider.Answer) ([]sourceReport, *answerReport) {
+func reportSources(a *provider.Answer) []sourceReport {
 	var reports []sourceReport
 	for _, s := range a.Steps {
 		r := sourceReport{Name: s.Source, Notes: s.Result.Notes, Answered: s.Source == a.Source && len(a.Credentials) > 0}
@@ -214,27 +290,26 @@ func reportAnswer(a *provider.Answer) ([]sourceReport, *answerReport) {
 		}
 		sort.Sort(sort.Reverse(sort.StringSlice(r.Keys)))
 		if s.Err != nil {
-			r.Error = plugin.OneLine(s.Err)
+			r.Error = provider.OneLine(s.Err)
 		}
 		reports = append(reports, r)
 	}
-	ar := &answerReport{Auth: []credentialSummary{}}
-	if errs := a.Errors(); len(a.Credentials) == 0 && len(errs) > 0 {
-		ar.ExitCode = exitError
-		ar.Error = "the plugin exits 1 and the kubelet logs: " + plugin.OneLine(errors.Join(errs...))
-	} else {
-		ar.CacheKeyType = a.CacheKeyType
-		ar.CacheDuration = a.CacheDuration.String()
-	}
+	return reports
+}
+
+func reportAnswer(a *provider.Answer) *answerReport {
+	ar := &answerReport{CacheKeyType: a.CacheKeyType, CacheDuration: a.CacheDuration.String(), Auth: []credentialSummary{}}
 	for _, c := range a.Credentials {
 		ar.Auth = append(ar.Auth, credentialSummary{Key: c.Key, Username: c.Username, PasswordLength: len(c.Password)})
 	}
-	return reports, ar
+	return ar
 }
 
 func printExplanation(w io.Writer, ex *explanation) {
 	fmt.Fprintf(w, "image           %s\n", ex.Image)
-	fmt.Fprintf(w, "kubelet sends   %s\n", ex.KubeletSends)
+	if ex.KubeletSends != "" {
+		fmt.Fprintf(w, "kubelet sends   %s\n", ex.KubeletSends)
+	}
 	if k := ex.Kubelet; k != nil {
 		fmt.Fprintf(w, "kubelet config  %s\n", k.Config)
 		for _, p := range k.Providers {
@@ -249,8 +324,12 @@ func printExplanation(w io.Writer, ex *explanation) {
 			fmt.Fprintf(w, "  %s%-28s %s  [%s]\n", mark, p.Name, status, filepath.Base(p.File))
 		}
 	}
-	fmt.Fprintf(w, "for             %s\n", ex.Identity)
-	fmt.Fprintln(w, "sources, in order:")
+	if ex.Identity != "" {
+		fmt.Fprintf(w, "for             %s\n", ex.Identity)
+	}
+	if len(ex.Sources) > 0 {
+		fmt.Fprintln(w, "sources, in order:")
+	}
 	for i, s := range ex.Sources {
 		verdict := "no credential"
 		if s.Answered {
@@ -264,10 +343,18 @@ func printExplanation(w io.Writer, ex *explanation) {
 			fmt.Fprintf(w, "       ERROR %s\n", s.Error)
 		}
 	}
-	a := ex.Answer
-	if a.ExitCode != 0 {
-		fmt.Fprintf(w, "answer          exit %d: %s\n", a.ExitCode, a.Error)
+	if ex.Error != "" {
+		fmt.Fprintf(w, "verdict         exit %d, nothing on stdout; the kubelet logs: %s: %s\n", ex.ExitCode, name, ex.Error)
 	} else {
+		fmt.Fprintf(w, "verdict         exit %d, a response on stdout\n", ex.ExitCode)
+	}
+	for _, s := range ex.Warnings {
+		fmt.Fprintf(w, "  logs warning  %s\n", s)
+	}
+	for _, n := range ex.Notes {
+		fmt.Fprintf(w, "  logs          %s\n", n)
+	}
+	if a := ex.Answer; a != nil {
 		fmt.Fprintf(w, "answer          cacheKeyType %s, cacheDuration %s\n", a.CacheKeyType, a.CacheDuration)
 		for _, c := range a.Auth {
 			fmt.Fprintf(w, "  %-30s username %q, password <%d characters, not shown>\n", c.Key, c.Username, c.PasswordLength)

@@ -11,9 +11,9 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/assemble"
 	"github.com/node-credential-provider/node-credential-provider/provider/credhelper"
-	"github.com/node-credential-provider/node-credential-provider/provider/plugin"
 	"github.com/node-credential-provider/node-credential-provider/provider/pullsecret"
 )
 
@@ -132,7 +132,7 @@ func runExport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	default:
 		cfg, err := so.load(fs)
 		if err != nil {
-			fmt.Fprintf(stderr, "%s: %s\n", cmd, plugin.OneLine(err))
+			fmt.Fprintf(stderr, "%s: %s\n", cmd, provider.OneLine(err))
 			return exitError
 		}
 		// Exporting is an operator's act on the whole store: the per-pod

@@ -208,7 +208,8 @@ func TestExportOutputFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	old, _ := os.Stat(out)
-	r := runBinary(t, "", "export-secret", "--name", "regcred", "-n", "a", "--docker-config", cfg, "--all", "--output-file", out)
+	// Once: a second run would free the old inode for the next rename.
+	r := runBinaryOnce(t, []string{"HOME=" + t.TempDir()}, "", "export-secret", "--name", "regcred", "-n", "a", "--docker-config", cfg, "--all", "--output-file", out)
 	if r.code != 0 || r.stdout != "" || r.stderr != "" {
 		t.Fatalf("%+v", r)
 	}

@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
+	"slices"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
 	"k8s.io/component-base/version"
 	"k8s.io/klog/v2"
@@ -22,10 +23,11 @@ import (
 const name = "node-credential-provider"
 
 // Exit codes: 0 answered, 1 failed (the kubelet pulls without our
-// credentials and logs our stderr), 2 bad usage.
+// credentials and logs our stderr), as provider.Decide says, and 2 bad
+// usage.
 const (
-	exitOK    = 0
-	exitError = 1
+	exitOK    = provider.ExitAnswered
+	exitError = provider.ExitFailed
 	exitUsage = 2
 )
 
@@ -38,12 +40,17 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
+// run is the whole program but the process: its output goes to stdout and
+// stderr, klog's included, and its result is the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// klog formats its lines as always (headers, -v) and hands them to
+	// this run's stderr instead of the process's.
+	klog.SetLoggerWithOptions(logr.Discard(), klog.WriteKlogBuffer(func(line []byte) { _, _ = stderr.Write(line) }))
 	defer klog.Flush()
 	if len(args) > 0 {
 		switch args[0] {
 		case "explain":
-			return runExplain(args[1:], stdout, stderr)
+			return runExplain(args[1:], stdin, stdout, stderr)
 		case "validate":
 			return runValidate(args[1:], stdout, stderr)
 		case "cache":
@@ -138,36 +145,43 @@ func runPlugin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	cfg, err := so.load(fs)
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: %s\n", name, plugin.OneLine(err))
-		return exitError
+	var ans *provider.Answer
+	var o provider.Outcome
+	if cfg, err := so.load(fs); err != nil {
+		o = provider.Failure(err)
+	} else {
+		ans, o = plugin.Serve(stdin, stdout, func(req *plugin.Request, image string) (provider.Answer, error) {
+			return so.resolve(cfg, req, image)
+		})
 	}
-	ans, err := plugin.Serve(stdin, stdout, func(req *plugin.Request, image string) (provider.Answer, error) {
-		return so.resolve(cfg, req, image)
-	})
-	if ans != nil {
-		logAnswer(ans, err != nil)
+	logOutcome(ans, o)
+	if o.Failed() {
+		fmt.Fprintf(stderr, "%s: %s\n", name, o.Error)
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: %s\n", name, plugin.OneLine(err))
-		return exitError
-	}
-	return exitOK
+	return o.Code
 }
 
-// logAnswer says on stderr what we decided. Only keys, usernames' presence
-// and source names are logged, never a password. When the run fails, its
-// one error line already says why, and only -v adds to it.
-func logAnswer(a *provider.Answer, failed bool) {
-	for _, s := range a.Steps {
-		if s.Err != nil && len(a.Credentials) > 0 {
-			klog.Warningf("%s", plugin.OneLine(s.Err))
-		}
-		for _, n := range s.Result.Notes {
-			// A denial is a decision an operator asked for: always say it.
-			if klog.V(4).Enabled() || !failed && strings.HasPrefix(n, "not allowed: ") {
-				klog.Infof("%s: %s", s.Source, n)
+// logOutcome says on stderr what we decided: the outcome's warnings and
+// notes always, every source's notes at -v=4, a summary at -v=2. Only keys,
+// usernames' presence and source names are logged, never a password. When
+// the run fails, its one error line already says why, and only -v adds to
+// it.
+func logOutcome(a *provider.Answer, o provider.Outcome) {
+	for _, w := range o.Warnings {
+		klog.Warningf("%s", w)
+	}
+	for _, n := range o.Notes {
+		klog.Infof("%s", n)
+	}
+	if a == nil {
+		return
+	}
+	if klog.V(4).Enabled() {
+		for _, s := range a.Steps {
+			for _, n := range s.Result.Notes {
+				if line := s.Source + ": " + n; !slices.Contains(o.Notes, line) {
+					klog.Infof("%s", line)
+				}
 			}
 		}
 	}

@@ -79,8 +79,23 @@ func execBinary(env []string, stdin string, args ...string) (result, time.Durati
 // kubeletKill is when the kubelet SIGKILLs a plugin run.
 const kubeletKill = 60 * time.Second
 
-// runBinaryEnv is execBinary for the test goroutine.
+// runBinaryEnv runs the command twice: in this process through run, and as
+// the built binary. Both must give the same exit code, stdout and stderr
+// (klog's time and pid aside); the binary's result is returned. For a
+// command whose effects a second run would see (a helper's call count),
+// use runBinaryOnce.
 func runBinaryEnv(t *testing.T, env []string, stdin string, args ...string) result {
+	t.Helper()
+	in := runInProcess(t, env, stdin, args...)
+	r := runBinaryOnce(t, env, stdin, args...)
+	if in.code != r.code || in.stdout != r.stdout || sameKlog(in.stderr) != sameKlog(r.stderr) {
+		t.Errorf("run %q in process differs from the binary:\nin process: %+v\nbinary:     %+v", args, in, r)
+	}
+	return r
+}
+
+// runBinaryOnce is execBinary for the test goroutine.
+func runBinaryOnce(t *testing.T, env []string, stdin string, args ...string) result {
 	t.Helper()
 	r, _, err := execBinary(env, stdin, args...)
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"github.com/node-credential-provider/node-credential-provider/config"
 	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/assemble"
-	"github.com/node-credential-provider/node-credential-provider/provider/plugin"
 )
 
 const validateUsage = `Usage: node-credential-provider validate [flags]
@@ -64,7 +63,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := so.load(fset)
 	if err != nil {
-		v.fail("%s", plugin.OneLine(err))
+		v.fail("%s", provider.OneLine(err))
 	} else {
 		if so.configFile != "" {
 			v.ok("%s: valid %s", so.configFile, config.Kind)

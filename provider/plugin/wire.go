@@ -159,65 +159,46 @@ func formatDuration(d time.Duration) string {
 // An error fails the run with that message.
 type ResolveFunc func(req *Request, image string) (provider.Answer, error)
 
-// Serve handles one plugin invocation: it reads the request from in, resolves
-// it and writes the response to out in one write. It returns the answer so
-// the caller can log it. An error means nothing was written and the process
-// must exit non-zero.
+// Handle resolves req and decides, with provider.Decide, what the answer
+// means: everything Serve does short of reading and writing. explain calls
+// it too, so that it reports what plugin mode does. The answer is nil when
+// the run failed before there was one (an invalid image, a token that
+// cannot be read).
 //
-// When no source had a credential and some source failed, Serve returns the
-// failure instead of an empty answer: the kubelet then logs our message and
-// pulls anonymously, exactly as it would for an empty answer, but the
-// operator learns why.
-func Serve(in io.Reader, out io.Writer, resolve ResolveFunc) (*provider.Answer, error) {
-	req, err := ReadRequest(in)
-	if err != nil {
-		return nil, err
-	}
+// A failure is an empty answer to the kubelet (no credentials, nothing
+// cached), but the kubelet logs our message: the operator learns why.
+func Handle(req *Request, resolve ResolveFunc) (*provider.Answer, provider.Outcome) {
 	image, err := match.NormalizeImage(req.Image)
 	if err != nil {
-		return nil, fmt.Errorf("the request's image %s is not a valid image reference: %w", quoteShort(req.Image), err)
+		return nil, provider.Failure(fmt.Errorf("the request's image %s is not a valid image reference: %w", quoteShort(req.Image), err))
 	}
 	ans, err := resolve(req, image)
 	if err != nil {
-		return nil, err
+		return nil, provider.Failure(err)
 	}
-	if len(ans.Credentials) == 0 {
-		// The kubelet treats a failure like an empty answer (no credentials,
-		// nothing cached) but logs our message: say why there is nothing.
-		if w := ans.Withheld(); len(w) > 0 {
-			return &ans, fmt.Errorf("no credentials for %s for this pod: %s", ans.Image, strings.Join(w, "; "))
-		}
-		if errs := ans.Errors(); len(errs) > 0 {
-			return &ans, fmt.Errorf("no credentials for %s, and %s", ans.Image, OneLine(errors.Join(errs...)))
-		}
-	}
-	if req.ServiceAccountToken != "" {
-		// The kubelet rejects a token echoed as a password unless its cache
-		// type is Token, and a source that stores the token is misconfigured.
-		for _, c := range ans.Credentials {
-			if c.Password == req.ServiceAccountToken {
-				return &ans, fmt.Errorf("refusing to answer %s: the credential for %q is the pod's own service-account token", ans.Image, c.Key)
-			}
-		}
-	}
-	data, err := EncodeResponse(req.APIVersion, &ans)
-	if err != nil {
-		return &ans, err
-	}
-	if _, err := out.Write(data); err != nil {
-		return &ans, fmt.Errorf("writing the response to stdout: %w", err)
-	}
-	return &ans, nil
+	return &ans, provider.Decide(&ans, req.ServiceAccountToken)
 }
 
-// MaxErrorLine bounds the error line we print. Messages quote short parts
-// of their input; this is the last guard against one that quotes a
-// megabyte into the kubelet's log.
-const MaxErrorLine = 4 << 10
-
-// OneLine flattens an error, joined errors included, onto one line of at
-// most MaxErrorLine bytes: the kubelet shows a plugin's stderr in one log
-// entry.
-func OneLine(err error) string {
-	return shorten.Mark(strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " "), MaxErrorLine-len("..."))
+// Serve handles one plugin invocation: it reads the request from in, calls
+// Handle and, unless the outcome is a failure, writes the response to out
+// in one write. It returns the answer, nil when there is none, so that the
+// caller can log it, and the outcome, whose code is the exit code. On
+// failure nothing was written.
+func Serve(in io.Reader, out io.Writer, resolve ResolveFunc) (*provider.Answer, provider.Outcome) {
+	req, err := ReadRequest(in)
+	if err != nil {
+		return nil, provider.Failure(err)
+	}
+	ans, o := Handle(req, resolve)
+	if o.Failed() {
+		return ans, o
+	}
+	data, err := EncodeResponse(req.APIVersion, ans)
+	if err != nil {
+		return ans, provider.Failure(err)
+	}
+	if _, err := out.Write(data); err != nil {
+		return ans, provider.Failure(fmt.Errorf("writing the response to stdout: %w", err))
+	}
+	return ans, o
 }

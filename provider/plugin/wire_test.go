@@ -191,20 +191,20 @@ func TestServe(t *testing.T) {
 		return provider.Answer{Image: image, Credentials: []provider.Credential{{Key: "docker.io", Username: "u", Password: "p"}}, CacheKeyType: provider.CacheKeyRegistry, CacheDuration: time.Minute}, nil
 	}
 	var out bytes.Buffer
-	_, err := Serve(strings.NewReader(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1beta1","image":"nginx:1.27","serviceAccountToken":"`+token+`"}`), &out, resolve)
-	if err != nil {
-		t.Fatal(err)
+	ans, o := Serve(strings.NewReader(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1beta1","image":"nginx:1.27","serviceAccountToken":"`+token+`"}`), &out, resolve)
+	if o.Code != provider.ExitAnswered || o.Error != "" || ans == nil || len(ans.Credentials) != 1 {
+		t.Fatalf("%+v %+v", ans, o)
 	}
 	want := `{"kind":"CredentialProviderResponse","apiVersion":"credentialprovider.kubelet.k8s.io/v1beta1","cacheKeyType":"Registry","cacheDuration":"1m0s","auth":{"docker.io":{"username":"u","password":"p"}}}` + "\n"
 	if out.String() != want {
 		t.Errorf("got  %s\nwant %s", out.String(), want)
 	}
 
-	// A bad image: an error that names it, and nothing on stdout.
+	// A bad image: a failure that names it, and nothing on stdout.
 	out.Reset()
-	_, err = Serve(strings.NewReader(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"Bad/Image Name"}`), &out, resolve)
-	if err == nil || !strings.Contains(err.Error(), `"Bad/Image Name" is not a valid image reference`) || out.Len() != 0 {
-		t.Errorf("bad image: %v, stdout %q", err, out.String())
+	ans, o = Serve(strings.NewReader(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"Bad/Image Name"}`), &out, resolve)
+	if o.Code != provider.ExitFailed || ans != nil || !strings.Contains(o.Error, `"Bad/Image Name" is not a valid image reference`) || out.Len() != 0 {
+		t.Errorf("bad image: %+v, stdout %q", o, out.String())
 	}
 
 	// A miss while a source failed: the failure, on one line, nothing on stdout.
@@ -214,14 +214,32 @@ func TestServe(t *testing.T) {
 			{Source: "a", Err: errors.Join(errors.New("a: first\nproblem"), errors.New("a: second"))},
 		}}, nil
 	}
-	_, err = Serve(strings.NewReader(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"r.io/x"}`), &out, failing)
-	if err == nil || out.Len() != 0 {
-		t.Fatalf("failing source: %v, stdout %q", err, out.String())
+	ans, o = Serve(strings.NewReader(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"r.io/x"}`), &out, failing)
+	if o.Code != provider.ExitFailed || ans == nil || out.Len() != 0 {
+		t.Fatalf("failing source: %+v, stdout %q", o, out.String())
 	}
-	if line := OneLine(err); strings.Contains(line, "\n") || !strings.Contains(line, "no credentials for r.io/x, and a: first; problem; a: second") {
-		t.Errorf("one line = %q", line)
+	if strings.Contains(o.Error, "\n") || !strings.Contains(o.Error, "no credentials for r.io/x, and a: first; problem; a: second") {
+		t.Errorf("one line = %q", o.Error)
+	}
+
+	// The resolver's own error (a token that cannot be read) fails the run.
+	out.Reset()
+	ans, o = Serve(strings.NewReader(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"r.io/x"}`), &out,
+		func(*Request, string) (provider.Answer, error) { return provider.Answer{}, errors.New("bad\ntoken") })
+	if o.Code != provider.ExitFailed || o.Error != "bad; token" || ans != nil || out.Len() != 0 {
+		t.Errorf("resolver error: %+v %+v, stdout %q", ans, o, out.String())
+	}
+
+	// A stdout that cannot be written: a failure.
+	_, o = Serve(strings.NewReader(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"nginx"}`), failingWriter{}, resolve)
+	if o.Code != provider.ExitFailed || !strings.Contains(o.Error, "writing the response to stdout: closed") {
+		t.Errorf("unwritable stdout: %+v", o)
 	}
 }
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("closed") }
 
 func FuzzReadRequest(f *testing.F) {
 	f.Add([]byte(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"docker.io/library/nginx"}` + "\n"))
@@ -249,16 +267,8 @@ func FuzzReadRequest(f *testing.F) {
 	})
 }
 
-func TestOneLineIsBounded(t *testing.T) {
-	long := errors.New("first\nsecond " + strings.Repeat("é", MaxErrorLine))
-	got := OneLine(long)
-	if len(got) > MaxErrorLine || !strings.HasPrefix(got, "first; second é") || !strings.HasSuffix(got, "é...") {
-		t.Errorf("OneLine = %d bytes, %.40q...%q", len(got), got, got[len(got)-8:])
-	}
-}
-
 // FuzzServe: a whole invocation. Whatever arrives on stdin, either nothing
-// is written and there is an error, or exactly one response the kubelet's
+// is written and the run fails with one line, or exactly one response the kubelet's
 // strict decoder accepts, with the credential under the image's key.
 func FuzzServe(f *testing.F) {
 	f.Add([]byte(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"nginx:1.27"}`))
@@ -267,12 +277,12 @@ func FuzzServe(f *testing.F) {
 	codecs := kubeletCodecs(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var out bytes.Buffer
-		_, err := Serve(bytes.NewReader(data), &out, func(req *Request, image string) (provider.Answer, error) {
+		_, o := Serve(bytes.NewReader(data), &out, func(req *Request, image string) (provider.Answer, error) {
 			return provider.Answer{Image: image, Credentials: []provider.Credential{{Key: image, Username: "u", Password: "p"}}, CacheKeyType: provider.CacheKeyImage}, nil
 		})
-		if err != nil {
-			if out.Len() != 0 {
-				t.Fatalf("error %v with output %q", err, out.String())
+		if o.Failed() {
+			if out.Len() != 0 || o.Error == "" || strings.Contains(o.Error, "\n") {
+				t.Fatalf("failure %+v with output %q", o, out.String())
 			}
 			return
 		}

@@ -62,8 +62,10 @@ func (c *Collected) addProblem(err error) {
 const probeRepo = "node-credential-provider-probe/export-secret"
 
 // Collect resolves req through store, exactly as the plugin would resolve
-// images for the kubelet. Invalid registries or images are an error; those
-// the store has no credential for are returned in Missing.
+// images for the kubelet, and decides what each answer means as plugin mode
+// does (provider.Decide): where the plugin would fail, the failure is the
+// reason something is Missing. Invalid registries or images are an error;
+// those the store has no credential for are returned in Missing.
 func Collect(store *provider.Store, req Request) (Collected, error) {
 	var c Collected
 	resolve := func(image string) provider.Answer {
@@ -85,6 +87,14 @@ func Collect(store *provider.Store, req Request) (Collected, error) {
 			return Collected{}, err
 		}
 		ans := resolve(probeImage(key))
+		// The outcome names what was asked for: the registry, not the
+		// probe image.
+		asked := ans
+		asked.Image = r
+		if o := provider.Decide(&asked, ""); o.Failed() {
+			c.Missing = append(c.Missing, Missing{What: r, Reason: o.Error})
+			continue
+		}
 		cred, ok := covering(ans.Credentials, key)
 		if !ok {
 			c.Missing = append(c.Missing, Missing{What: r, Reason: missingReason(ans, key)})
@@ -100,6 +110,10 @@ func Collect(store *provider.Store, req Request) (Collected, error) {
 			return Collected{}, fmt.Errorf("image %q: %w", img, err)
 		}
 		ans := resolve(norm)
+		if o := provider.Decide(&ans, ""); o.Failed() {
+			c.Missing = append(c.Missing, Missing{What: img, Reason: o.Error})
+			continue
+		}
 		if len(ans.Credentials) == 0 {
 			c.Missing = append(c.Missing, Missing{What: img, Reason: "no source has a credential for " + norm})
 			continue

@@ -230,3 +230,22 @@ func TestCollectAllNamesSourcesThatCannotList(t *testing.T) {
 		t.Errorf("only a source that cannot list: %v", err)
 	}
 }
+
+// What is missing while a source failed says so, in plugin mode's words
+// (provider.Decide), naming the registry or image as asked for.
+func TestCollectMissingBecauseASourceFailed(t *testing.T) {
+	broken := writeConfig(t, `{"auths":`)
+	store := &provider.Store{Sources: []provider.Source{&dockerconfig.Source{Path: broken}}}
+	c, err := Collect(store, Request{Registries: []string{"https://r.io/v1/"}, Images: []string{"r.io/app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans := store.Resolve(context.Background(), "r.io/app")
+	plugin := provider.Decide(&ans, "")
+	if len(c.Missing) != 2 || len(c.Entries) != 0 || !plugin.Failed() ||
+		c.Missing[0].What != "https://r.io/v1/" || c.Missing[0].Reason != strings.Replace(plugin.Error, "r.io/app", "https://r.io/v1/", 1) ||
+		c.Missing[1].What != "r.io/app" || c.Missing[1].Reason != plugin.Error ||
+		!strings.Contains(plugin.Error, "no credentials for r.io/app, and ") || !strings.Contains(plugin.Error, broken) {
+		t.Errorf("missing %+v, plugin mode says %q", c.Missing, plugin.Error)
+	}
+}

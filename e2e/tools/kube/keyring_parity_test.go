@@ -330,14 +330,14 @@ func oursKeyring(t *testing.T, path, image string) *credentialprovider.BasicDock
 	store := &provider.Store{Sources: []provider.Source{&dockerconfig.Source{Path: path}}, CacheDuration: time.Minute}
 	req := fmt.Sprintf(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":%q}`+"\n", image)
 	var out bytes.Buffer
-	_, err := plugin.Serve(strings.NewReader(req), &out, func(_ *plugin.Request, img string) (provider.Answer, error) {
+	_, o := plugin.Serve(strings.NewReader(req), &out, func(_ *plugin.Request, img string) (provider.Answer, error) {
 		return store.Resolve(context.Background(), img), nil
 	})
 	ring := &credentialprovider.BasicDockerKeyring{}
-	if err != nil {
+	if o.Failed() {
 		// Exit 1: the kubelet uses no credentials from us.
 		if out.Len() > 0 {
-			t.Fatalf("%s: the plugin failed (%v) but wrote %q", image, err, out.String())
+			t.Fatalf("%s: the plugin failed (%s) but wrote %q", image, o.Error, out.String())
 		}
 		return ring
 	}

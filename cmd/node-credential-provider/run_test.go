@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/klog/v2"
+)
+
+// runInProcess calls run as main does, in this process, with env
+// (KEY=VALUE) added to the environment for the call. The environment, klog's
+// verbosity and its output are restored afterwards, so that calls do not
+// leak into each other.
+func runInProcess(t *testing.T, env []string, stdin string, args ...string) result {
+	t.Helper()
+	saved, arg0 := os.Environ(), os.Args[0]
+	// validate's default --provider-name is the binary's file name.
+	os.Args[0] = binary
+	defer func() {
+		os.Args[0] = arg0
+		os.Clearenv()
+		for _, kv := range saved {
+			k, v, _ := strings.Cut(kv, "=")
+			os.Setenv(k, v)
+		}
+		resetKlog(t)
+	}()
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
+	// A run's deadline counts from its process's start: this call is one.
+	processStart = time.Now()
+	var out, errb bytes.Buffer
+	code := run(args, strings.NewReader(stdin), &out, &errb)
+	return result{code, out.String(), errb.String()}
+}
+
+// resetKlog undoes what a run's flags set in klog's global state.
+func resetKlog(t *testing.T) {
+	fs := flag.NewFlagSet("reset", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	for _, f := range []string{"v=0", "vmodule="} {
+		k, v, _ := strings.Cut(f, "=")
+		if err := fs.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	klog.ClearLogger()
+}
+
+// klogVarying is the part of a klog header that differs between two runs
+// of the same command: time and pid.
+var klogVarying = regexp.MustCompile(`(?m)^([IWEF]\d{4}) \d\d:\d\d:\d\d\.\d{6} +\d+ `)
+
+// tempName is the random part of a temporary file's name (os.CreateTemp).
+var tempName = regexp.MustCompile(`\.tmp-\d+`)
+
+// sameKlog is stderr without what differs between two runs of the same
+// command: klog's time and pid, temporary file names.
+func sameKlog(stderr string) string {
+	return tempName.ReplaceAllString(klogVarying.ReplaceAllString(stderr, "$1 TIME PID "), ".tmp-N")
+}
+
+// klogMessages strips klog's headers from stderr, leaving the messages;
+// a line without a header (our error line) is left out.
+func klogMessages(stderr string) []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSuffix(stderr, "\n"), "\n") {
+		if loc := klogLine.FindStringIndex(l); loc != nil {
+			out = append(out, l[loc[1]:])
+		}
+	}
+	return out
+}
+
+// run writes klog's lines to its own stderr, not the process's: what a
+// caller of run is given is all of the output.
+func TestRunLogsToItsStderr(t *testing.T) {
+	cfg := writeConfig(t, `{"auths":{"r.io":{"username":"u","password":"p"}}}`)
+	r := runInProcess(t, []string{"HOME=" + t.TempDir()}, request("r.io/app"), "--docker-config", cfg, "-v=2")
+	if r.code != 0 || len(klogMessages(r.stderr)) == 0 || !strings.Contains(r.stderr, "image r.io/app: 1 credentials from") {
+		t.Errorf("%+v", r)
+	}
+	// The verbosity does not outlive the run.
+	r = runInProcess(t, []string{"HOME=" + t.TempDir()}, request("r.io/app"), "--docker-config", cfg)
+	if r.code != 0 || r.stderr != "" {
+		t.Errorf("-v leaked into the next run: %+v", r)
+	}
+}
