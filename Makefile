@@ -15,7 +15,7 @@ VPKG     := k8s.io/component-base/version
 LDFLAGS  := -s -w -X $(VPKG).gitVersion=$(VERSION) -X $(VPKG).gitCommit=$(COMMIT) -X $(VPKG).buildDate=$(BUILT) \
             -X $(VPKG).gitMajor=0 -X $(VPKG).gitMinor=1 -X $(VPKG).gitTreeState=$(if $(findstring dirty,$(VERSION)),dirty,clean)
 
-.PHONY: build demo test unit lint e2e e2e-kind kind-config keyring-parity bench fuzz clean
+.PHONY: build demo test unit lint e2e e2e-kind kind-config keyring-parity bench fuzz kubectl-golden clean
 
 ## build: a static, stripped, version-stamped binary in bin/
 build:
@@ -43,6 +43,12 @@ unit:
 FUZZTIME ?= 10s
 fuzz:
 	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
+
+## kubectl-golden: remake the testdata/kubectl/ files, kubectl's own output, that the kubectl comparisons use where
+## kubectl is not on PATH (needs kubectl; see internal/kubectltest). Commit them with the kubectl version they record.
+KUBECTL_GOLDEN_PKGS = $(shell grep -rl --include='*_test.go' 'kubectltest\.Output' . | xargs -n1 dirname | sort -u)
+kubectl-golden:
+	NCP_KUBECTL_GOLDEN=update $(GO) test -count=1 $(KUBECTL_GOLDEN_PKGS)
 
 ## e2e: a real kubelet, containerd and password-protected registry on this machine
 e2e: build

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -12,6 +11,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/node-credential-provider/node-credential-provider/internal/kubectltest"
 )
 
 const (
@@ -110,30 +111,28 @@ func TestExport(t *testing.T) {
 	}
 }
 
-// The one-off Secret of --username/--password-stdin is kubectl's, and the
-// password comes only from stdin.
+// The one-off Secret of --username/--password-stdin is kubectl's, byte for
+// byte in -o yaml, and the password comes only from stdin.
 func TestExportUsernamePasswordStdin(t *testing.T) {
 	r := runBinary(t, exportPW+"\r\n", "export-secret", "--name", "regcred", "-n", "team-a", "--username", "janedoe", "--password-stdin", "--email", "jdoe@example.com", "-o", "json")
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("%+v", r)
 	}
 	got := decodeSecrets(t, r.stdout, true)[0]
-	if _, err := os.Stat("/usr/bin/kubectl"); err != nil {
-		t.Skipf("/usr/bin/kubectl is not installed (%v): not compared with kubectl", err)
-	}
-	cmd := exec.Command("/usr/bin/kubectl", "create", "secret", "docker-registry", "regcred", "-n", "team-a",
-		"--docker-username=janedoe", "--docker-password="+exportPW, "--docker-email=jdoe@example.com", "--dry-run=client", "-o", "json")
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+t.TempDir()+"/none", "HOME="+t.TempDir())
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatal(err)
-	}
+	kubectl := []string{"create", "secret", "docker-registry", "regcred", "-n", "team-a",
+		"--docker-username=janedoe", "--docker-password=" + exportPW, "--docker-email=jdoe@example.com", "--dry-run=client"}
+	golden := filepath.Join("testdata", "kubectl", "username-password-stdin")
+	out := kubectltest.Output(t, golden+".json", append(kubectl, "-o", "json")...)
 	var want corev1.Secret
 	if err := json.Unmarshal(out, &want); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got.Data[".dockerconfigjson"], want.Data[".dockerconfigjson"]) {
 		t.Errorf("got %s\nkubectl %s", got.Data[".dockerconfigjson"], want.Data[".dockerconfigjson"])
+	}
+	r = runBinary(t, exportPW+"\n", "export-secret", "--name", "regcred", "-n", "team-a", "--username", "janedoe", "--password-stdin", "--email", "jdoe@example.com")
+	if wantYAML := kubectltest.Output(t, golden+".yaml", append(kubectl, "-o", "yaml")...); r.code != 0 || r.stdout != string(wantYAML) {
+		t.Errorf("-o yaml: %+v\nkubectl writes\n%s", r, wantYAML)
 	}
 }
 

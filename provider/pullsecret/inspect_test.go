@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/base64"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/node-credential-provider/node-credential-provider/internal/kubectltest"
 	"github.com/node-credential-provider/node-credential-provider/provider/dockerconfig"
 )
 
@@ -161,20 +161,13 @@ func TestInspectErrors(t *testing.T) {
 // kubectl's generic Secret from a credsStore config.json, the case of the
 // Kubernetes docs that silently does not work, is flagged.
 func TestInspectKubectlGenericCopy(t *testing.T) {
-	if _, err := os.Stat(kubectlPath); err != nil {
-		t.Skipf("%s is not installed (%v)", kubectlPath, err)
-	}
 	cfg := filepath.Join(t.TempDir(), "config.json")
 	if err := os.WriteFile(cfg, []byte(credsStoreCopy), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(kubectlPath, "create", "secret", "generic", "regcred", "--from-file=.dockerconfigjson="+cfg,
+	out := kubectltest.Output(t, filepath.Join("testdata", "kubectl", "generic-credsstore-copy.yaml"),
+		"create", "secret", "generic", "regcred", "--from-file=.dockerconfigjson="+cfg,
 		"--type=kubernetes.io/dockerconfigjson", "--dry-run=client", "-o", "yaml")
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+t.TempDir()+"/none", "HOME="+t.TempDir())
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatal(err)
-	}
 	reports, err := Inspect(out)
 	if err != nil || len(reports) != 1 || len(reports[0].Problems) != 1 || !strings.Contains(reports[0].Problems[0], "credsStore") {
 		t.Errorf("%+v, %v", reports, err)

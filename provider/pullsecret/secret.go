@@ -2,11 +2,13 @@ package pullsecret
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
+
+	"sigs.k8s.io/yaml"
 )
 
 // The Secret type and data key that kubelets read imagePullSecrets from.
@@ -81,10 +83,13 @@ type secretJSON struct {
 }
 
 type metadataJSON struct {
-	Name        string            `json:"name"`
-	Namespace   string            `json:"namespace"`
-	Labels      map[string]string `json:"labels,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	// CreationTimestamp is always null, as kubectl writes an object it
+	// made (kubectl create --dry-run=client): the API server sets it.
+	CreationTimestamp *string           `json:"creationTimestamp"`
+	Labels            map[string]string `json:"labels,omitempty"`
+	Annotations       map[string]string `json:"annotations,omitempty"`
 }
 
 type listJSON struct {
@@ -125,41 +130,57 @@ func WriteJSON(w io.Writer, secrets []Secret) error {
 }
 
 // WriteYAML writes the Secrets as YAML documents separated by "---" lines,
-// the form kubectl apply -f splits. The shape is fixed, so it is written by
-// hand: only scalars vary, and quoteYAML makes each one safe.
+// as kubectl -o yaml prints several objects and kubectl apply -f splits
+// them. Each document is written by sigs.k8s.io/yaml, kubectl's own
+// printer: the bytes of kubectl create secret docker-registry -o yaml, keys
+// sorted, every scalar quoted where a YAML parser could read it as anything
+// but the string.
+//
+// That printer cannot write every string: some control characters fail it,
+// and a NEL (U+0085) reads back as a space. Names, namespaces and labels
+// cannot hold them (Build); an annotation value that does is an error
+// naming the annotation, never a Secret that applies with another value.
+// -o json carries any value.
 func WriteYAML(w io.Writer, secrets []Secret) error {
 	var b bytes.Buffer
 	for i := range secrets {
-		s := &secrets[i]
 		if i > 0 {
 			b.WriteString("---\n")
 		}
-		b.WriteString("apiVersion: v1\n")
-		b.WriteString("kind: Secret\n")
-		b.WriteString("metadata:\n")
-		writeMap(&b, "  ", "annotations", s.Annotations)
-		writeMap(&b, "  ", "labels", s.Labels)
-		b.WriteString("  name: " + quoteYAML(s.Name) + "\n")
-		b.WriteString("  namespace: " + quoteYAML(s.Namespace) + "\n")
-		b.WriteString("type: " + quoteYAML(TypeDockerConfigJSON) + "\n")
-		b.WriteString("data:\n")
-		b.WriteString("  " + quoteYAML(KeyDockerConfigJSON) + ": " + base64.StdEncoding.EncodeToString(s.DockerConfigJSON) + "\n")
+		if err := annotationsSurviveYAML(secrets[i].Annotations); err != nil {
+			return err
+		}
+		doc, err := yaml.Marshal(secrets[i].wire())
+		if err != nil {
+			return err
+		}
+		b.Write(doc)
 	}
 	_, err := w.Write(b.Bytes())
 	return err
 }
 
-func writeMap(b *bytes.Buffer, indent, name string, m map[string]string) {
-	if len(m) == 0 {
-		return
-	}
-	b.WriteString(indent + name + ":\n")
-	keys := make([]string, 0, len(m))
-	for k := range m {
+// annotationsSurviveYAML asks the YAML library itself, value by value,
+// whether it writes each annotation so that it reads back unchanged.
+func annotationsSurviveYAML(annotations map[string]string) error {
+	keys := make([]string, 0, len(annotations))
+	for k := range annotations {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		b.WriteString(indent + "  " + quoteYAML(k) + ": " + quoteYAML(m[k]) + "\n")
+		v := annotations[k]
+		out, err := yaml.Marshal(v)
+		var back string
+		if err == nil {
+			err = yaml.Unmarshal(out, &back)
+		}
+		if err == nil && back != v {
+			err = errors.New("it reads back changed")
+		}
+		if err != nil {
+			return fmt.Errorf("annotation %q: its value cannot be written as YAML (%v), by kubectl -o yaml neither; use -o json", k, err)
+		}
 	}
+	return nil
 }

@@ -3,65 +3,59 @@ package pullsecret
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"os/exec"
+	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/node-credential-provider/node-credential-provider/internal/kubectltest"
 	"github.com/node-credential-provider/node-credential-provider/provider/dockerconfig"
 )
-
-const kubectlPath = "/usr/bin/kubectl"
 
 // kubectlEntry is one registry as given to kubectl create secret docker-registry.
 type kubectlEntry struct{ server, user, pass, email string }
 
-// kubectlSecret runs the real kubectl for one registry and returns its Secret.
-func kubectlSecret(t *testing.T, name, namespace string, e kubectlEntry) corev1.Secret {
+// kubectlSecret is kubectl create secret docker-registry for one registry,
+// as -o json decoded and as -o yaml bytes: from kubectl on PATH, or from
+// the golden files it made (testdata/kubectl/NAME.json and .yaml).
+func kubectlSecret(t *testing.T, golden, name, namespace string, e kubectlEntry) (corev1.Secret, []byte) {
 	t.Helper()
 	args := []string{"create", "secret", "docker-registry", name, "--namespace", namespace,
-		"--docker-username", e.user, "--docker-password", e.pass, "--dry-run=client", "-o", "json"}
+		"--docker-username", e.user, "--docker-password", e.pass, "--dry-run=client"}
 	if e.server != "" { // else kubectl's default, Docker Hub
 		args = append(args, "--docker-server", e.server)
 	}
 	if e.email != "" {
 		args = append(args, "--docker-email", e.email)
 	}
-	cmd := exec.Command(kubectlPath, args...)
-	// No cluster is needed for --dry-run=client; keep kubectl away from any
-	// real kubeconfig.
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+t.TempDir()+"/none", "HOME="+t.TempDir())
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("kubectl %v: %v\n%s", args[:4], err, stderr.String())
-	}
+	golden = filepath.Join("testdata", "kubectl", golden)
+	out := kubectltest.Output(t, golden+".json", append(args, "-o", "json")...)
 	var s corev1.Secret
 	if err := json.Unmarshal(out, &s); err != nil {
 		t.Fatalf("decoding kubectl's Secret: %v", err)
 	}
-	return s
+	return s, kubectltest.Output(t, golden+".yaml", append(args, "-o", "yaml")...)
 }
 
 var equivalenceCases = []struct {
 	name    string
+	golden  string // the golden files' name in testdata/kubectl
 	entries []kubectlEntry
 }{
-	{"docker hub, kubectl's default server", []kubectlEntry{{"", "janedoe", "xxxxxxxxxxx", "jdoe@example.com"}}},
-	{"docker hub as docker.io", []kubectlEntry{{"docker.io", "janedoe", "tok", ""}}},
-	{"host", []kubectlEntry{{"your.private.registry.example.com", "janedoe", "xxxxxxxxxxx", "jdoe@example.com"}}},
-	{"host with port, no email", []kubectlEntry{{"localhost:5443", "u", "p", ""}}},
-	{"host, port and path", []kubectlEntry{{"registry.example.com:5443/team/app", "robot$ci", "p", ""}}},
-	{"url with scheme and /v2/", []kubectlEntry{{"https://registry.example.com/v2/", "u", "p", "u@example.com"}}},
-	{"ipv6", []kubectlEntry{{"[::1]:5000", "u", "p", ""}}},
-	{"passwords with colons, quotes, html and unicode", []kubectlEntry{{"quay.io/team-a", "ü<ser>", `p@ss:w"rd<>&\` + "\u2028ä", "a+b@example.com"}}},
-	{"several registries", []kubectlEntry{
+	{"docker hub, kubectl's default server", "hub-default", []kubectlEntry{{"", "janedoe", "xxxxxxxxxxx", "jdoe@example.com"}}},
+	{"docker hub as docker.io", "hub-docker-io", []kubectlEntry{{"docker.io", "janedoe", "tok", ""}}},
+	{"host", "host", []kubectlEntry{{"your.private.registry.example.com", "janedoe", "xxxxxxxxxxx", "jdoe@example.com"}}},
+	{"host with port, no email", "host-port", []kubectlEntry{{"localhost:5443", "u", "p", ""}}},
+	{"host, port and path", "host-port-path", []kubectlEntry{{"registry.example.com:5443/team/app", "robot$ci", "p", ""}}},
+	{"url with scheme and /v2/", "url", []kubectlEntry{{"https://registry.example.com/v2/", "u", "p", "u@example.com"}}},
+	{"ipv6", "ipv6", []kubectlEntry{{"[::1]:5000", "u", "p", ""}}},
+	{"passwords with colons, quotes, html and unicode", "unicode", []kubectlEntry{{"quay.io/team-a", "ü<ser>", `p@ss:w"rd<>&\` + "\u2028ä", "a+b@example.com"}}},
+	{"several registries", "several", []kubectlEntry{
 		{"https://index.docker.io/v1/", "hub", "hubpass", "hub@example.com"},
 		{"quay.io/team-a", "a", "pa", ""},
 		{"localhost:5443", "l", "p<l>", ""},
@@ -71,27 +65,31 @@ var equivalenceCases = []struct {
 }
 
 // TestKubectlEquivalence proves that .dockerconfigjson is byte for byte what
-// kubectl create secret docker-registry writes, and the Secret the same
-// object. kubectl takes one registry per Secret; for several, its entries
-// are merged the way encoding/json writes a map (sorted keys), which is what
-// kubectl's own code would write for that map.
+// kubectl create secret docker-registry writes, the Secret the same object,
+// and -o yaml the same bytes as kubectl's -o yaml. kubectl takes one
+// registry per Secret; for several, its entries are merged the way
+// encoding/json writes a map (sorted keys), which is what kubectl's own code
+// would write for that map. Without kubectl on PATH the comparison is with
+// the golden files kubectl made (make kubectl-golden).
 func TestKubectlEquivalence(t *testing.T) {
-	if _, err := os.Stat(kubectlPath); err != nil {
-		t.Skipf("%s is not installed (%v); the equivalence with kubectl is not checked", kubectlPath, err)
-	}
 	for _, tc := range equivalenceCases {
 		t.Run(tc.name, func(t *testing.T) {
 			var entries []Entry
 			auths := map[string]json.RawMessage{}
 			var servers []string
 			var want corev1.Secret
-			for _, e := range tc.entries {
+			var wantYAML []byte
+			for i, e := range tc.entries {
 				server := e.server
 				if server == "" {
 					server = "https://index.docker.io/v1/"
 				}
 				entries = append(entries, Entry{Server: server, Username: e.user, Password: e.pass, Email: e.email})
-				want = kubectlSecret(t, "regcred", "team-a", e)
+				golden := tc.golden
+				if len(tc.entries) > 1 {
+					golden += "-" + strconv.Itoa(i)
+				}
+				want, wantYAML = kubectlSecret(t, golden, "regcred", "team-a", e)
 				var cfg struct{ Auths map[string]json.RawMessage }
 				if err := json.Unmarshal(want.Data[KeyDockerConfigJSON], &cfg); err != nil {
 					t.Fatal(err)
@@ -137,6 +135,15 @@ func TestKubectlEquivalence(t *testing.T) {
 			secrets, err := Build(Meta{Name: "regcred"}, []string{"team-a"}, entries)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if len(tc.entries) == 1 {
+				var b bytes.Buffer
+				if err := WriteYAML(&b, secrets); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(b.Bytes(), wantYAML) {
+					t.Errorf("-o yaml differs from kubectl's\n got:\n%s\nkubectl:\n%s", b.Bytes(), wantYAML)
+				}
 			}
 			want.Data[KeyDockerConfigJSON] = wantJSON.Bytes()
 			want.CreationTimestamp = secretsFromYAML(t, secrets)[0].CreationTimestamp
@@ -213,7 +220,7 @@ func TestOutputDecodes(t *testing.T) {
 			"app.kubernetes.io/name": "web", "yes": "no", "n": "0123", "empty": "", "true": "null",
 		},
 		Annotations: map[string]string{
-			"note":                     "hello: world # not a comment\n- not a list\n\ttab \"quoted\" 'single' \\ ä \u2028 \x7f",
+			"note":                     "hello: world # not a comment\n- not a list\n\ttab \"quoted\" 'single' \\ ä \u2028 \x00 😀",
 			"example.com/yaml-special": "{[&*!|>'%@`]}",
 			"n":                        "1e3",
 			"empty":                    "",
@@ -278,14 +285,16 @@ func TestYAMLLayout(t *testing.T) {
 	if err := WriteYAML(&b, secrets); err != nil {
 		t.Fatal(err)
 	}
+	// kubectl's order: keys sorted, as its printer writes them.
 	doc := `apiVersion: v1
+data:
+  .dockerconfigjson: eyJhdXRocyI6eyJyLmlvIjp7InVzZXJuYW1lIjoidSIsInBhc3N3b3JkIjoicCIsImF1dGgiOiJkVHB3In19fQ==
 kind: Secret
 metadata:
+  creationTimestamp: null
   name: regcred
   namespace: NS
 type: kubernetes.io/dockerconfigjson
-data:
-  .dockerconfigjson: eyJhdXRocyI6eyJyLmlvIjp7InVzZXJuYW1lIjoidSIsInBhc3N3b3JkIjoicCIsImF1dGgiOiJkVHB3In19fQ==
 `
 	want := strings.Replace(doc, "NS", "a", 1) + "---\n" + strings.Replace(doc, "NS", "b", 1)
 	if b.String() != want {
@@ -345,4 +354,54 @@ func TestDedupeKeepsFirstOfEqual(t *testing.T) {
 	if err != nil || string(got) != want {
 		t.Errorf("got %s, %v\nwant %s", got, err, want)
 	}
+}
+
+// An annotation the YAML printer cannot write unchanged (kubectl -o yaml
+// cannot either) is an error naming it, not a Secret that applies with
+// another value; -o json carries it.
+func TestYAMLRefusesWhatItCannotWrite(t *testing.T) {
+	for _, v := range []string{"del \x7f", "c1 \u0080", "nel \u0085", "nonchar \ufffe"} {
+		secrets, err := Build(Meta{Name: "r", Annotations: map[string]string{"ok": "fine", "note": v}}, []string{"a"}, []Entry{{Server: "r.io", Username: "u", Password: "p"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := WriteYAML(&b, secrets); err == nil || !strings.Contains(err.Error(), `annotation "note": its value cannot be written as YAML`) || b.Len() != 0 {
+			t.Errorf("%q: error %v, output %q", v, err, b.String())
+		}
+		if got := secretsFromJSON(t, secrets); got[0].Annotations["note"] != v {
+			t.Errorf("%q: -o json carries %q", v, got[0].Annotations["note"])
+		}
+	}
+}
+
+// FuzzWriteYAML: whatever an annotation holds, -o yaml is either an error
+// naming it or a Secret that decodes strictly, as the API server decodes
+// it, to exactly the annotations given.
+func FuzzWriteYAML(f *testing.F) {
+	for _, s := range []string{"regcred", "yes", "0x1F", "a: b", "\"\\", "~", "ä\u2028", "- x", "? y", "!tag", "&a", "*a", "%x", "@x", "`x", "\x7f", "\u0085", "line\nline", " lead", "trail "} {
+		f.Add(s)
+	}
+	entries := []Entry{{Server: "r.io", Username: "u", Password: "p"}}
+	f.Fuzz(func(t *testing.T, v string) {
+		meta := Meta{Name: "regcred", Annotations: map[string]string{"example.com/note": v}}
+		secrets, err := Build(meta, []string{"a"}, entries)
+		if err != nil {
+			return // not valid UTF-8, or too long: Build's own tests
+		}
+		var b bytes.Buffer
+		if err := WriteYAML(&b, secrets); err != nil {
+			if !strings.Contains(err.Error(), `annotation "example.com/note"`) || b.Len() != 0 {
+				t.Fatalf("%q: error %v, output %q", v, err, b.String())
+			}
+			return
+		}
+		var s corev1.Secret
+		if err := yaml.UnmarshalStrict(b.Bytes(), &s); err != nil {
+			t.Fatalf("%q: %v\n%s", v, err, b.Bytes())
+		}
+		if !reflect.DeepEqual(s.Annotations, meta.Annotations) {
+			t.Fatalf("%q read back as %q from\n%s", v, s.Annotations, b.Bytes())
+		}
+	})
 }

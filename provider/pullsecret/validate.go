@@ -147,4 +147,6 @@ func checkNameChars(s, what string) error {
 	return nil
 }
 
-func isAlnum(c byte) bool { return isLetter(c) || c >= '0' && c <= '9' }
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
