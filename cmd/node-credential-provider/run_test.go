@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -91,5 +92,62 @@ func TestRunLogsToItsStderr(t *testing.T) {
 	r = runInProcess(t, []string{"HOME=" + t.TempDir()}, request("r.io/app"), "--docker-config", cfg)
 	if r.code != 0 || r.stderr != "" {
 		t.Errorf("-v leaked into the next run: %+v", r)
+	}
+}
+
+// The commands whose effects a second run would see, in process only: a
+// helper-backed answer fills the cache, cache list shows it (never the
+// value), purge empties it, and the next request asks the helper again.
+func TestCacheCommandsInProcess(t *testing.T) {
+	f := newCacheFixture(t)
+	ask := func() result {
+		return runInProcess(t, f.env, request("burst.example.com/app"), "--config", f.config)
+	}
+	if r := ask(); r.code != 0 || !strings.Contains(r.stdout, `"password":"pw-one"`) || f.callCount(t) != 1 {
+		t.Fatalf("%+v, %d helper calls", r, f.callCount(t))
+	}
+	if r := ask(); r.code != 0 || f.callCount(t) != 1 {
+		t.Fatalf("not answered from the cache: %+v, %d helper calls", r, f.callCount(t))
+	}
+	r := runInProcess(t, f.env, "", "cache", "list", "--config", f.config)
+	if r.code != 0 || !strings.Contains(r.stdout, "1 entries in ") || !strings.Contains(r.stdout, "burst.example.com") || strings.Contains(r.stdout, "pw-one") {
+		t.Errorf("cache list: %+v", r)
+	}
+	r = runInProcess(t, f.env, "", "cache", "list", "--config", f.config, "-o", "json")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "[") || strings.Contains(r.stdout, "pw-one") {
+		t.Errorf("cache list -o json: %+v", r)
+	}
+	r = runInProcess(t, f.env, "", "cache", "purge", "--config", f.config, "--match", "burst.example.com")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "purged 1 entries") {
+		t.Errorf("cache purge: %+v", r)
+	}
+	if r := ask(); r.code != 0 || f.callCount(t) != 2 {
+		t.Errorf("after purge: %+v, %d helper calls, want 2", r, f.callCount(t))
+	}
+	r = runInProcess(t, f.env, "", "cache", "purge", "--config", f.config, "--all")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "purged 1 entries") {
+		t.Errorf("cache purge --all: %+v", r)
+	}
+	for _, args := range [][]string{{"cache"}, {"cache", "frob"}, {"cache", "purge", "--config", f.config}, {"cache", "list", "-o", "yaml"}} {
+		if r := runInProcess(t, f.env, "", args...); r.code != exitUsage || !strings.Contains(r.stderr, "Usage:") {
+			t.Errorf("%q: %+v", args, r)
+		}
+	}
+}
+
+// --output-file through run: written once, mode 0600, by a rename.
+func TestExportOutputFileInProcess(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "regcred.yaml")
+	if err := os.WriteFile(out, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := os.Stat(out)
+	r := runInProcess(t, []string{"HOME=" + t.TempDir()}, "", "export-secret", "--name", "regcred", "-n", "a", "--docker-config", exportConfig(t), "--all", "--output-file", out)
+	fi, err := os.Stat(out)
+	if r.code != 0 || r.stdout != "" || r.stderr != "" || err != nil || fi.Mode().Perm() != 0o600 || os.SameFile(fi, old) {
+		t.Fatalf("%+v, %v %v", r, fi, err)
+	}
+	if data, _ := os.ReadFile(out); len(decodeSecrets(t, string(data), false)) != 1 {
+		t.Errorf("file content:\n%s", data)
 	}
 }
