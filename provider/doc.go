@@ -7,4 +7,8 @@
 // that holds a credential for the image answers, with every matching key it
 // holds; later sources are not read. This mirrors what an operator expects of
 // a search path and keeps one source's stale entry from overriding another's.
+//
+// Decide turns an Answer into its Outcome: the exit code, the one error
+// line and the notes of plugin mode. Everything that tells what plugin mode
+// does (explain, export-secret) takes the outcome from there.
 package provider

@@ -10,8 +10,9 @@
 // credential the kubelet would have used, not a copy of a config.json whose
 // secrets live in a credential store.
 //
-// The Secret and List shapes are small structs of our own, and YAML is
-// written by hand: this package is linked into the binary the kubelet
-// executes on every pull, and the Kubernetes API machinery would cost more
-// start-up time than the rest of a run.
+// The Secret and List shapes are small structs of our own, not the k8s.io/api
+// types: this package is linked into the binary the kubelet executes on
+// every pull, and the Kubernetes API machinery would cost more start-up time
+// than the rest of a run. YAML is written by sigs.k8s.io/yaml, the printer
+// kubectl uses, so that it comes out as kubectl's bytes.
 package pullsecret
