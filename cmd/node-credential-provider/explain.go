@@ -128,6 +128,10 @@ func runExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var reqErr error
 	if *requestFile != "" {
 		in := stdin
+		if *requestFile == "-" && isTerminal(stdin) {
+			fmt.Fprintf(stderr, "%s explain: --request -: stdin is a terminal; pipe the request in\n", name)
+			return exitUsage
+		}
 		if *requestFile != "-" {
 			f, err := os.Open(*requestFile)
 			if err != nil {

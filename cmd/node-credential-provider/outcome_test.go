@@ -171,3 +171,23 @@ sources:
 		})
 	}
 }
+
+// --request - reads the request from stdin, as plugin mode does; --request
+// excludes what it says itself.
+func TestExplainRequestFromStdin(t *testing.T) {
+	cfg := writeConfig(t, `{"auths":{"r.io":{"username":"u","password":"p"}}}`)
+	r := runBinary(t, request("r.io/app"), "explain", "--request", "-", "--docker-config", cfg, "-o", "json")
+	var ex explanation
+	if err := json.Unmarshal([]byte(r.stdout), &ex); err != nil || r.code != 0 || ex.ExitCode != 0 || ex.Answer == nil || len(ex.Answer.Auth) != 1 || ex.Identity != "a request without a service-account token" {
+		t.Errorf("%+v %v", r, err)
+	}
+	for _, args := range [][]string{{"r.io/app"}, {"--namespace", "a", "--service-account", "b"}, {"--annotation", "k=v"}} {
+		r := runBinary(t, "", append([]string{"explain", "--request", "-", "--docker-config", cfg}, args...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "--request names the image and the pod") {
+			t.Errorf("%q: %+v", args, r)
+		}
+	}
+	if r := runBinary(t, "", "explain", "--request", "/nonexistent/request.json", "--docker-config", cfg); r.code != 1 || !strings.Contains(r.stderr, "explain: --request: open /nonexistent/request.json") {
+		t.Errorf("missing file: %+v", r)
+	}
+}
