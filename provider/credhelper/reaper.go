@@ -13,7 +13,7 @@ import (
 	"sync"
 	"syscall"
 
-	"k8s.io/klog/v2"
+	"github.com/node-credential-provider/node-credential-provider/internal/vlog"
 )
 
 // The parent-death signal reaches a helper, not what the helper started: a
@@ -64,14 +64,14 @@ func tellReaper(op byte, pgid int) {
 	}
 	// One short line is one atomic pipe write.
 	if _, err := fmt.Fprintf(reaper.w, "%c%d\n", op, pgid); err != nil {
-		klog.V(2).Infof("helper reaper: %v", err)
+		vlog.V(2).Infof("helper reaper: %v", err)
 	}
 }
 
 func startReaper(argv []string) *os.File {
 	r, w, err := os.Pipe()
 	if err != nil {
-		klog.Warningf("helper reaper not started: %v; helpers still die with us, what they start might not", err)
+		vlog.Warningf("helper reaper not started: %v; helpers still die with us, what they start might not", err)
 		return nil
 	}
 	defer r.Close()
@@ -85,7 +85,7 @@ func startReaper(argv []string) *os.File {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		w.Close()
-		klog.Warningf("helper reaper not started: %v; helpers still die with us, what they start might not", err)
+		vlog.Warningf("helper reaper not started: %v; helpers still die with us, what they start might not", err)
 		return nil
 	}
 	// Never waited for: it exits after us. Its pid is not reused while we
