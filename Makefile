@@ -71,11 +71,13 @@ kind-config:
 ## bench: per-process timings against a floor binary and the ECR peer (built once from the Go module proxy into
 ## ~/.cache/node-credential-provider-bench), per-package init costs, the burst, export vs kubectl, Go benchmarks.
 ## Prints each target and whether it was met; it never fails on a missed target (BENCHRUNS: interleaved runs).
+## BENCHBASE=REV adds a row for our binary built at git revision REV (e.g. main), to show a change costs nothing.
 BENCHRUNS ?= 300
+BENCHBASE ?=
 bench:
 	scripts/install-test-deps.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./provider/match ./provider/plugin ./cache
-	$(GO) run ./cmd/ncp-bench -runs $(BENCHRUNS) -ldflags '$(LDFLAGS)'
+	$(GO) run ./cmd/ncp-bench -runs $(BENCHRUNS) -ldflags '$(LDFLAGS)' $(if $(BENCHBASE),-base '$(BENCHBASE)')
 
 clean:
 	rm -rf bin

@@ -56,6 +56,7 @@ func main() {
 	runs := flag.Int("runs", 300, "interleaved runs per scenario")
 	initRuns := flag.Int("init-runs", 60, "runs under GODEBUG=inittrace=1 for the per-package init table")
 	ldflags := flag.String("ldflags", "-s -w", "linker flags for our binary (make bench passes the Makefile's)")
+	base := flag.String("base", "", "also time the docker-config answer of our binary built at this git revision (make bench BENCHBASE=main)")
 	flag.Parse()
 	root, err := repoRoot()
 	if err != nil {
@@ -82,6 +83,13 @@ func main() {
 	floorRow := &scenario{name: "floor (hello-world Go binary)", bin: floor, stdin: request, expect: `"localhost:5443"`}
 	fromFile := &scenario{name: "ours: answer from a docker config file", bin: ours, args: []string{"--docker-config", dockerConfig}, stdin: request, expect: `"localhost:5443":{"username":"u"`, target: 1.25}
 	scenarios := []*scenario{floorRow, fromFile}
+	if *base != "" {
+		bin, err := buildAt(root, work, *base, *ldflags)
+		if err != nil {
+			fail(err)
+		}
+		scenarios = append(scenarios, &scenario{name: "ours at " + *base + ": answer from a docker config file", bin: bin, args: fromFile.args, stdin: request, expect: fromFile.expect})
+	}
 	scenarios = append(scenarios, extraScenarios(root, work, ours)...)
 	peer, ecr, peerBin, peerErr := ecrScenario(work)
 	defer ecr.close()
@@ -180,6 +188,20 @@ func main() {
 	} else {
 		fmt.Println("\nall targets met")
 	}
+}
+
+// buildAt builds our binary from the tree of a git revision, to compare
+// a change with what it changes.
+func buildAt(root, work, rev, ldflags string) (string, error) {
+	dir := filepath.Join(work, "base-src")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	if err := run(root, "sh", "-c", "git archive --format=tar \"$1\" | tar -x -C \"$2\"", "sh", rev, dir); err != nil {
+		return "", err
+	}
+	out := filepath.Join(work, "node-credential-provider-base")
+	return out, run(dir, "go", "build", "-trimpath", "-ldflags="+ldflags, "-o", out, "./cmd/node-credential-provider")
 }
 
 // loadAvg is the 1-minute load average, which says how noisy a run was.
