@@ -91,6 +91,11 @@ func main() {
 		scenarios = append(scenarios, &scenario{name: "ours at " + *base + ": answer from a docker config file", bin: bin, args: fromFile.args, stdin: request, expect: fromFile.expect})
 	}
 	scenarios = append(scenarios, extraScenarios(root, work, ours)...)
+	imports, err := buildFloorImports(root, work)
+	if err != nil {
+		fail(err)
+	}
+	scenarios = append(scenarios, imports...)
 	peer, ecr, peerBin, peerErr := ecrScenario(work)
 	defer ecr.close()
 	if peerErr == nil {
@@ -273,6 +278,64 @@ func buildFloor(work, out string) error {
 		return err
 	}
 	return run(dir, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+}
+
+// floorImports are the dependencies whose start-up cost is timed alone:
+// the floor with one blank import, in the same interleaved loop, at the
+// versions our go.mod selects. Each stands for what it drags in.
+var floorImports = []struct{ pkg, module, why string }{
+	{"go.yaml.in/yaml/v2", "go.yaml.in/yaml/v2", "YAML under sigs.k8s.io/yaml"},
+	{"net/url", "", "url.Parse, as the kubelet matches"},
+	{"github.com/spf13/pflag", "github.com/spf13/pflag", "flags"},
+	{"crypto/sha256", "", "cache entry names"},
+}
+
+// buildFloorImports builds one floor per floorImports entry.
+func buildFloorImports(root, work string) ([]*scenario, error) {
+	dir := filepath.Join(work, "floor-imports")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	mod := "module floorimports\n\ngo 1.26\n"
+	for _, fi := range floorImports {
+		if fi.module == "" {
+			continue
+		}
+		cmd := exec.Command("go", "list", "-m", "-f", "{{.Version}}", fi.module)
+		cmd.Dir = root
+		v, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("go list -m %s: %v", fi.module, err)
+		}
+		mod += fmt.Sprintf("require %s %s\n", fi.module, strings.TrimSpace(string(v)))
+	}
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644); err != nil {
+		return nil, err
+	}
+	var out []*scenario
+	for i, fi := range floorImports {
+		sub := filepath.Join(dir, fmt.Sprintf("f%d", i))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			return nil, err
+		}
+		src := strings.Replace(floorSource, "import (\n", "import (\n\t_ \""+fi.pkg+"\"\n", 1)
+		if err := os.WriteFile(filepath.Join(sub, "main.go"), []byte(src), 0o644); err != nil {
+			return nil, err
+		}
+		bin := filepath.Join(work, fmt.Sprintf("floor-import-%d", i))
+		if err := run(dir, "go", "build", "-mod=mod", "-trimpath", "-ldflags=-s -w", "-o", bin, "./"+filepath.Base(sub)); err != nil {
+			return nil, err
+		}
+		out = append(out, &scenario{name: "floor + import _ " + fi.pkg + " (" + fi.why + ")", bin: bin, stdin: request, expect: `"localhost:5443"`})
+	}
+	return out, nil
 }
 
 func run(dir, name string, args ...string) error {
