@@ -115,6 +115,7 @@ func helperRequest(image string) string {
 
 func extraScenarios(root, work, ours string) []*scenario {
 	h, err := setupHelper(work)
+	onFail = append(onFail, h.cleanup) // h may be nil; cleanup allows it
 	if err != nil {
 		fail(fmt.Errorf("setting up the helper: %w", err))
 	}

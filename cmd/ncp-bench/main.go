@@ -67,6 +67,7 @@ func main() {
 		fail(err)
 	}
 	defer os.RemoveAll(work)
+	onFail = append(onFail, func() { os.RemoveAll(work) })
 
 	floor := filepath.Join(work, "floor")
 	if err := buildFloor(work, floor); err != nil {
@@ -388,7 +389,14 @@ func quantileD(v []time.Duration, q float64) time.Duration {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
 
+// onFail holds what a failed run must still undo: the work directory, the
+// pass store's gpg-agent.
+var onFail []func()
+
 func fail(err error) {
 	fmt.Fprintf(os.Stderr, "ncp-bench: %v\n", err)
+	for i := len(onFail) - 1; i >= 0; i-- {
+		onFail[i]()
+	}
 	os.Exit(1)
 }
