@@ -7,8 +7,9 @@
 // that holds a credential for the image answers, with every matching key it
 // holds; later sources are not read, except that a source still running
 // after HedgeAfter has the next ones started alongside it, and the run's
-// deadline (the context) cuts short what is still running then. This mirrors what an operator expects of
-// a search path and keeps one source's stale entry from overriding another's.
+// deadline (the context) cuts short what is still running then. This
+// mirrors what an operator expects of a search path and keeps one source's
+// stale entry from overriding another's.
 //
 // Decide turns an Answer into its Outcome: the exit code, the one error
 // line and the notes of plugin mode. Everything that tells what plugin mode
