@@ -31,6 +31,14 @@ func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("timed out after %s", e.After)
 }
 
+// Unwrap is provider.ErrCutShort when the run's deadline came first.
+func (e *TimeoutError) Unwrap() error {
+	if e.RunDeadline {
+		return provider.ErrCutShort
+	}
+	return nil
+}
+
 // ErrOutputTooLarge is returned by Exec's programs when a helper printed
 // more than MaxOutput bytes. (errors.New, not fmt.Errorf: a package-level
 // Errorf runs fmt on every start.)
