@@ -95,12 +95,9 @@ func LoadKubelet(p string) ([]KubeletProvider, error) {
 		if err != nil {
 			return nil, err
 		}
-		var kc KubeletConfig
-		if err := decodeStrict(data, &kc); err != nil {
+		kc, err := ParseKubelet(data)
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		if !contains(kubeletVersions, kc.APIVersion) || kc.Kind != "CredentialProviderConfig" {
-			return nil, fmt.Errorf("%s: apiVersion/kind is %s/%s, expected %s/CredentialProviderConfig", f, quote(kc.APIVersion), quote(kc.Kind), kubeletVersions[0])
 		}
 		for _, pr := range kc.Providers {
 			if first, dup := seen[pr.Name]; dup {
@@ -112,6 +109,19 @@ func LoadKubelet(p string) ([]KubeletProvider, error) {
 		}
 	}
 	return out, nil
+}
+
+// ParseKubelet decodes one CredentialProviderConfig file strictly, as the
+// kubelet does, and checks its apiVersion and kind.
+func ParseKubelet(data []byte) (*KubeletConfig, error) {
+	var kc KubeletConfig
+	if err := decodeStrict(data, &kc); err != nil {
+		return nil, err
+	}
+	if !contains(kubeletVersions, kc.APIVersion) || kc.Kind != "CredentialProviderConfig" {
+		return nil, fmt.Errorf("apiVersion/kind is %s/%s, expected %s/CredentialProviderConfig", quote(kc.APIVersion), quote(kc.Kind), kubeletVersions[0])
+	}
+	return &kc, nil
 }
 
 // Problems lists what the kubelet would reject in a provider, and what it

@@ -59,6 +59,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return runVersion(args[1:], stdout, stderr)
 		case "export-secret":
 			return runExport(args[1:], stdin, stdout, stderr)
+		case "install", "uninstall":
+			return runInstall(args[0], args[1:], stdout, stderr)
 		case "inspect":
 			return runInspect(args[1:], stdin, stdout, stderr)
 		case reaperCommand:
@@ -79,6 +81,8 @@ Usage:
   node-credential-provider validate [flags]         check our config and the kubelet's CredentialProviderConfig
   node-credential-provider export-secret [flags]    write imagePullSecrets from these sources (export-secret --help)
   node-credential-provider inspect FILE|-           show the registries of Secrets or a docker config (inspect --help)
+  node-credential-provider install [flags]          put the plugin on this node: binary, provider entry, kubelet flags (install --help)
+  node-credential-provider uninstall [flags]        take away exactly what install added
   node-credential-provider cache list|purge         the node-local cache of helper answers (cache --help)
   node-credential-provider version                  print the version
   node-credential-provider help                     print this help

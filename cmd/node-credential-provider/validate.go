@@ -7,7 +7,10 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/spf13/pflag"
+
 	"github.com/node-credential-provider/node-credential-provider/config"
+	"github.com/node-credential-provider/node-credential-provider/install"
 	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/assemble"
 )
@@ -53,26 +56,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	v := &validation{out: stdout}
-
-	var prov *config.KubeletProvider
-	if *kubeletConfig != "" {
-		prov = v.kubelet(*kubeletConfig, *providerName, *binDir, &so, !sourceFlagsGiven(fset))
-	}
-	if so.configFile != "" {
-		v.checkFile(so.configFile, "our config", false)
-	}
-	cfg, err := so.load(fset)
-	if err != nil {
-		v.fail("%s", provider.OneLine(err))
-	} else {
-		if so.configFile != "" {
-			v.ok("%s: valid %s", so.configFile, config.Kind)
-		}
-		v.sources(cfg, so.kubeletRootDir)
-		if prov != nil {
-			v.scoping(cfg, prov)
-		}
-	}
+	v.all(*kubeletConfig, *providerName, *binDir, &so, fset, !sourceFlagsGiven(fset), nil, true)
 	if v.problems > 0 {
 		fmt.Fprintf(stdout, "%d problem(s)\n", v.problems)
 		return exitError
@@ -81,7 +65,53 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func (v *validation) kubelet(path, providerName, binDir string, so *sourceOptions, useArgs bool) *config.KubeletProvider {
+// all makes every check of validate: the kubelet's provider config when
+// kubeletConfig is set, our config, and the sources it names (only when
+// onHost: install under --root sees them elsewhere). args, when not nil,
+// stand for the provider's own args.
+func (v *validation) all(kubeletConfig, providerName, binDir string, so *sourceOptions, fset *pflag.FlagSet, useArgs bool, args []string, onHost bool) {
+	var prov *config.KubeletProvider
+	if kubeletConfig != "" {
+		prov = v.kubelet(kubeletConfig, providerName, binDir, so, useArgs, args)
+	}
+	if so.configFile != "" {
+		v.checkFile(so.configFile, "our config", false)
+	}
+	cfg, err := so.load(fset)
+	if err != nil {
+		v.fail("%s", provider.OneLine(err))
+		return
+	}
+	if so.configFile != "" {
+		v.ok("%s: valid %s", so.configFile, config.Kind)
+	}
+	if onHost {
+		v.sources(cfg, so.kubeletRootDir)
+	} else {
+		v.ok("sources not checked: their paths are host paths, outside this --root view")
+	}
+	if prov != nil {
+		v.scoping(cfg, prov)
+	}
+}
+
+// validateInstall is install's one way into validate's checks
+// (install.Validator): the staged result gets the checks validate makes.
+func validateInstall(s install.Staged, w io.Writer) int {
+	v := &validation{out: w}
+	if s.ProviderName == "" {
+		// Uninstall: what remains must still be a config the kubelet takes.
+		v.kubelet(s.KubeletConfig, "", "", nil, false, nil)
+		return v.problems
+	}
+	fset := newFlagSet("validate", io.Discard)
+	var so sourceOptions
+	so.register(fset)
+	v.all(s.KubeletConfig, s.ProviderName, s.BinDir, &so, fset, true, s.Args, s.OnHost)
+	return v.problems
+}
+
+func (v *validation) kubelet(path, providerName, binDir string, so *sourceOptions, useArgs bool, args []string) *config.KubeletProvider {
 	providers, err := config.LoadKubelet(path)
 	if err != nil {
 		v.fail("kubelet config: %v", err)
@@ -92,6 +122,9 @@ func (v *validation) kubelet(path, providerName, binDir string, so *sourceOption
 		for _, p := range providers[i].Problems() {
 			v.fail("kubelet config %s: %v", providers[i].File, p)
 		}
+	}
+	if providerName == "" {
+		return nil
 	}
 	p, err := config.FindProvider(providers, providerName)
 	if err != nil {
@@ -110,6 +143,11 @@ func (v *validation) kubelet(path, providerName, binDir string, so *sourceOption
 		default:
 			v.ok("%s is executable", bin)
 		}
+	}
+	if args != nil {
+		cp := *p
+		cp.Args = args
+		p = &cp
 	}
 	if useArgs {
 		if err := applyProviderArgs(so, p); err != nil {

@@ -1,0 +1,486 @@
+package install
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/node-credential-provider/node-credential-provider/config"
+)
+
+// Defaults for a node whose kubelet has no credential provider yet.
+const (
+	DefaultProviderConfig = "/etc/kubernetes/credential-provider-config.yaml"
+	DefaultBinDir         = "/usr/libexec/kubelet-image-credential-provider-plugins"
+	DefaultKubeletRootDir = "/var/lib/kubelet"
+)
+
+// Options describe the wanted result. Empty host paths are detected.
+type Options struct {
+	Host   Host
+	Detect DetectOptions
+
+	// Binary is the plugin to install, as this process sees it.
+	Binary       string
+	ProviderName string
+	// ProviderConfig and BinDir are the kubelet's two flags; when the
+	// kubelet already has a flag, a different value here is refused.
+	ProviderConfig string
+	BinDir         string
+
+	// The provider entry.
+	MatchImages          []string
+	DefaultCacheDuration string
+	APIVersion           string
+	Args                 []string
+
+	// ConfigPath is our configuration file on the host, passed to the
+	// plugin as --config. It is written only when ConfigSource (a file as
+	// this process sees it) names its content.
+	ConfigPath   string
+	ConfigSource string
+
+	StateDir string
+}
+
+// Change is one file as it is and as it will be.
+type Change struct {
+	Path    string // host path
+	What    string
+	Existed bool
+	Old     []byte
+	New     []byte // nil with Remove
+	Remove  bool
+	Mode    os.FileMode
+	Binary  bool // no text diff
+}
+
+// Plan is what install or uninstall would do.
+type Plan struct {
+	Node    *Node
+	Changes []*Change
+	// Provider is our entry as it will be (install only).
+	Provider       *config.KubeletProvider
+	ProviderConfig string
+	ProviderDir    bool
+	BinDir         string
+	State          *State
+	StateDir       string
+	// Found lists what detection found, for --print and the log.
+	Found []string
+	// Dirs are created before writing, and removed by rollback.
+	Dirs []string
+	// RemoveDirs are removed, when empty, after an uninstall.
+	RemoveDirs []string
+	// Notes are things the operator should know.
+	Notes []string
+}
+
+// Changed reports whether the plan changes any file.
+func (p *Plan) Changed() bool { return len(p.Changes) > 0 }
+
+func (p *Plan) add(c *Change) {
+	if c.Remove && !c.Existed {
+		return
+	}
+	if !c.Remove && c.Existed && bytes.Equal(c.Old, c.New) {
+		return
+	}
+	p.Changes = append(p.Changes, c)
+}
+
+// current reads a host file into a Change.
+func (h Host) current(path, what string, mode os.FileMode) (*Change, error) {
+	c := &Change{Path: path, What: what, Mode: mode}
+	fi, err := os.Stat(h.Path(path))
+	switch {
+	case os.IsNotExist(err):
+		return c, nil
+	case err != nil:
+		return nil, err
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	data, err := os.ReadFile(h.Path(path))
+	if err != nil {
+		return nil, err
+	}
+	c.Existed, c.Old, c.Mode = true, data, fi.Mode().Perm()
+	return c, nil
+}
+
+// resolveFlag settles one of the two kubelet flags: what the node has, what
+// was asked for, or the default. need says the flag must be added.
+func resolveFlag(n *Node, flag, asked, def string) (value string, need bool, found string, err error) {
+	s, ok, err := n.Value(flag)
+	if err != nil {
+		return "", false, "", err
+	}
+	if ok {
+		if asked != "" && filepath.Clean(asked) != filepath.Clean(s.Value) {
+			return "", false, "", fmt.Errorf("the kubelet already has --%s=%s, set in %s; %q was asked for. Install into the kubelet's (drop the flag), or change %s yourself first", flag, s.Value, s.Where, asked, s.Where)
+		}
+		return s.Value, false, s.String(), nil
+	}
+	if asked == "" {
+		asked = def
+	}
+	return asked, true, "--" + flag + " not set: adding --" + flag + "=" + asked, nil
+}
+
+// PlanInstall works out every change install makes. It writes nothing.
+func PlanInstall(o Options) (*Plan, error) {
+	h := o.Host
+	if o.StateDir == "" {
+		o.StateDir = DefaultStateDir
+	}
+	if o.ProviderName == "" {
+		return nil, errors.New("no provider name")
+	}
+	n, err := Detect(h, o.Detect)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Node: n, StateDir: o.StateDir}
+	p.Found = found(n)
+	dirAsked := strings.HasSuffix(o.ProviderConfig, "/")
+	pc, needPC, f1, err := resolveFlag(n, FlagProviderConfig, strings.TrimSuffix(o.ProviderConfig, "/"), DefaultProviderConfig)
+	if err != nil {
+		return nil, err
+	}
+	bin, needBin, f2, err := resolveFlag(n, FlagBinDir, o.BinDir, DefaultBinDir)
+	if err != nil {
+		return nil, err
+	}
+	p.Found = append(p.Found, f1, f2)
+	for what, v := range map[string]string{"provider config": pc, "bin dir": bin, "state dir": o.StateDir} {
+		if err := checkHostPath(what, v); err != nil {
+			return nil, err
+		}
+	}
+	p.ProviderConfig, p.BinDir = pc, bin
+	if fi, err := os.Stat(h.Path(pc)); err == nil {
+		p.ProviderDir = fi.IsDir()
+	} else {
+		p.ProviderDir = dirAsked
+	}
+
+	prev, err := h.readState(o.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	st := &State{Version: 1, ProviderName: o.ProviderName, ProviderConfig: pc}
+	if prev != nil {
+		if prev.ProviderConfig != pc || prev.ProviderName != o.ProviderName {
+			return nil, fmt.Errorf("already installed as provider %q in %s (state %s): run uninstall first", prev.ProviderName, prev.ProviderConfig, filepath.Join(o.StateDir, stateName))
+		}
+		*st = *prev
+	}
+
+	// The provider entry.
+	args := append([]string(nil), o.Args...)
+	if o.ConfigPath != "" {
+		if err := checkHostPath("--config", o.ConfigPath); err != nil {
+			return nil, err
+		}
+		args = append(args, "--config="+o.ConfigPath)
+	}
+	if s, ok, err := n.Value(FlagRootDir); err != nil {
+		return nil, err
+	} else if ok && filepath.Clean(s.Value) != DefaultKubeletRootDir && !hasArg(args, "--kubelet-root-dir") && o.ConfigPath == "" {
+		args = append(args, "--kubelet-root-dir="+s.Value)
+		p.Notes = append(p.Notes, "the kubelet's --root-dir is "+s.Value+" ("+s.Where+"): the plugin gets --kubelet-root-dir="+s.Value)
+	}
+	apiVersion := o.APIVersion
+	if apiVersion == "" {
+		apiVersion = "credentialprovider.kubelet.k8s.io/v1"
+	}
+	dur := o.DefaultCacheDuration
+	if dur == "" {
+		dur = "1m"
+	}
+	if len(o.MatchImages) == 0 {
+		return nil, errors.New("no --match-image: name the registries this node holds credentials for (the kubelet sends only images they match)")
+	}
+	prov := config.KubeletProvider{Name: o.ProviderName, MatchImages: o.MatchImages, DefaultCacheDuration: &dur, APIVersion: apiVersion, Args: args}
+	for _, e := range prov.Problems() {
+		return nil, e
+	}
+	p.Provider = &prov
+
+	// 1. The binary, before anything names it.
+	src, err := os.ReadFile(o.Binary)
+	if err != nil {
+		return nil, fmt.Errorf("reading the binary to install: %w", err)
+	}
+	binPath := filepath.Join(bin, o.ProviderName)
+	c, err := h.current(binPath, "plugin binary", 0o755)
+	if err != nil {
+		return nil, err
+	}
+	c.New, c.Binary, c.Mode = src, true, 0o755
+	p.add(c)
+	st.Binary = binPath
+
+	// 2. Our own config, only when asked.
+	if o.ConfigSource != "" {
+		if o.ConfigPath == "" {
+			return nil, errors.New("--config-from needs --config: the path the plugin reads it from")
+		}
+		data, err := os.ReadFile(o.ConfigSource)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := config.Parse(data); err != nil {
+			return nil, fmt.Errorf("%s: %w", o.ConfigSource, err)
+		}
+		c, err := h.current(o.ConfigPath, "our config", 0o644)
+		if err != nil {
+			return nil, err
+		}
+		c.New = data
+		p.add(c)
+		st.Config = o.ConfigPath
+	}
+
+	// 3. The provider entry.
+	if p.ProviderDir {
+		file := filepath.Join(pc, o.ProviderName+".yaml")
+		c, err := h.current(file, "our provider entry (drop-in file)", 0o644)
+		if err != nil {
+			return nil, err
+		}
+		if c.New, err = providerFile(prov); err != nil {
+			return nil, err
+		}
+		if c.Existed && prev == nil {
+			return nil, fmt.Errorf("%s exists and was not written by install: move it away first", file)
+		}
+		if !c.Existed {
+			st.ProviderFileCreated = true
+		}
+		p.add(c)
+		st.ProviderFile = file
+	} else {
+		c, err := h.current(pc, "kubelet provider config", 0o644)
+		if err != nil {
+			return nil, err
+		}
+		if c.Existed {
+			if c.New, err = mergeProvider(c.Old, prov); err != nil {
+				return nil, fmt.Errorf("%s: %w", pc, err)
+			}
+			if prev == nil {
+				st.Merged = true
+			}
+		} else {
+			if c.New, err = providerFile(prov); err != nil {
+				return nil, err
+			}
+			st.ProviderFileCreated, st.Merged = true, true
+		}
+		p.add(c)
+		st.ProviderFile = pc
+	}
+
+	// 4. The kubelet's flags, once, where this node keeps them.
+	var add []string
+	if needPC {
+		add = append(add, "--"+FlagProviderConfig+"="+pc)
+	}
+	if needBin {
+		add = append(add, "--"+FlagBinDir+"="+bin)
+	}
+	if len(add) > 0 {
+		if n.FlagsFile == "" {
+			return nil, fmt.Errorf("%w (no %s, %s or %s, and no kubelet.service naming one): add %s to the kubelet yourself, or name the file with --flags-file",
+				errNoFlagsFile, KubeadmFlagsFile, DebianDefaults, RedHatSysconfig, strings.Join(add, " "))
+		}
+		c, err := h.current(n.FlagsFile, "kubelet flags ("+n.FlagsVar+")", 0o644)
+		if err != nil {
+			return nil, err
+		}
+		var addedLine bool
+		if c.New, addedLine, err = addEnvArgs(c.Old, n.FlagsVar, add); err != nil {
+			return nil, fmt.Errorf("%s: %w", n.FlagsFile, err)
+		}
+		p.add(c)
+		if st.FlagsFile != "" && st.FlagsFile != n.FlagsFile {
+			return nil, fmt.Errorf("install added flags to %s before, and would now add to %s: run uninstall first", st.FlagsFile, n.FlagsFile)
+		}
+		st.FlagsFile, st.FlagsVar = n.FlagsFile, n.FlagsVar
+		st.FlagsAdded = append(st.FlagsAdded, add...)
+		st.FlagsFileCreated = st.FlagsFileCreated || !c.Existed
+		st.FlagsLineAdded = st.FlagsLineAdded || addedLine
+		p.Found = append(p.Found, "flags go to "+n.FlagsFile+" ("+n.FlagsVar+"): "+n.FlagsWhy)
+	}
+
+	// Folders to make.
+	for _, c := range p.Changes {
+		for _, d := range missingDirs(h, filepath.Dir(c.Path)) {
+			if !contains(p.Dirs, d) {
+				p.Dirs = append(p.Dirs, d)
+			}
+		}
+	}
+	if len(p.Changes) > 0 {
+		for _, d := range missingDirs(h, o.StateDir) {
+			if !contains(p.Dirs, d) {
+				p.Dirs = append(p.Dirs, d)
+			}
+		}
+	}
+	for _, d := range p.Dirs {
+		if !contains(st.Dirs, d) {
+			st.Dirs = append(st.Dirs, d)
+		}
+	}
+
+	// 5. The state, last.
+	if len(p.Changes) > 0 {
+		c, err := h.current(filepath.Join(o.StateDir, stateName), "install state", 0o600)
+		if err != nil {
+			return nil, err
+		}
+		c.New, c.Mode = st.encode(), 0o600
+		p.add(c)
+	}
+	p.State = st
+	return p, nil
+}
+
+// PlanUninstall works out how to take away what the state file says
+// install added, keeping everything else.
+func PlanUninstall(o Options) (*Plan, error) {
+	h := o.Host
+	if o.StateDir == "" {
+		o.StateDir = DefaultStateDir
+	}
+	st, err := h.readState(o.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{StateDir: o.StateDir}
+	if st == nil {
+		p.Notes = append(p.Notes, "no install state at "+filepath.Join(o.StateDir, stateName)+": nothing of ours to remove")
+		return p, nil
+	}
+	p.ProviderConfig, p.State = st.ProviderConfig, st
+	if fi, err := os.Stat(h.Path(st.ProviderConfig)); err == nil {
+		p.ProviderDir = fi.IsDir()
+	}
+	keepFlags := false
+	if st.ProviderFile != "" {
+		c, err := h.current(st.ProviderFile, "kubelet provider config", 0o644)
+		if err != nil {
+			return nil, err
+		}
+		if c.Existed {
+			if st.Merged {
+				var left int
+				if c.New, left, err = removeProvider(c.Old, st.ProviderName); err != nil {
+					return nil, fmt.Errorf("%s: %w", st.ProviderFile, err)
+				}
+				if left == 0 && st.ProviderFileCreated {
+					c.New, c.Remove = nil, true
+				} else if left > 0 && len(st.FlagsAdded) > 0 {
+					keepFlags = true
+					p.Notes = append(p.Notes, fmt.Sprintf("%s still holds %d other provider(s): the kubelet flags install added stay", st.ProviderFile, left))
+				}
+			} else {
+				c.Remove = true
+			}
+			p.add(c)
+		}
+	}
+	if st.Config != "" {
+		c, err := h.current(st.Config, "our config", 0o644)
+		if err != nil {
+			return nil, err
+		}
+		c.Remove = true
+		p.add(c)
+	}
+	if len(st.FlagsAdded) > 0 && !keepFlags {
+		c, err := h.current(st.FlagsFile, "kubelet flags ("+st.FlagsVar+")", 0o644)
+		if err != nil {
+			return nil, err
+		}
+		if c.Existed {
+			if c.New, err = removeEnvArgs(c.Old, st.FlagsVar, st.FlagsAdded, st.FlagsLineAdded); err != nil {
+				return nil, fmt.Errorf("%s: %w", st.FlagsFile, err)
+			}
+			if st.FlagsFileCreated && len(bytes.TrimSpace(c.New)) == 0 {
+				c.New, c.Remove = nil, true
+			}
+			p.add(c)
+		}
+	}
+	// The binary last: the kubelet must not name a binary that is gone.
+	if st.Binary != "" {
+		c, err := h.current(st.Binary, "plugin binary", 0o755)
+		if err != nil {
+			return nil, err
+		}
+		c.Remove, c.Binary = true, true
+		p.add(c)
+	}
+	c, err := h.current(filepath.Join(o.StateDir, stateName), "install state", 0o600)
+	if err != nil {
+		return nil, err
+	}
+	c.Remove = true
+	p.add(c)
+	for i := len(st.Dirs) - 1; i >= 0; i-- {
+		p.RemoveDirs = append(p.RemoveDirs, st.Dirs[i])
+	}
+	return p, nil
+}
+
+// missingDirs lists the folders of host path d that do not exist yet,
+// parents first.
+func missingDirs(h Host, d string) []string {
+	var out []string
+	for d != "/" && d != "." {
+		if _, err := os.Stat(h.Path(d)); err == nil {
+			break
+		}
+		out = append([]string{d}, out...)
+		d = filepath.Dir(d)
+	}
+	return out
+}
+
+func hasArg(args []string, flag string) bool {
+	for _, a := range args {
+		if a == flag || strings.HasPrefix(a, flag+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+func found(n *Node) []string {
+	var out []string
+	if n.PID != 0 {
+		out = append(out, fmt.Sprintf("kubelet: pid %d, %s", n.PID, n.Cmdline[0]))
+	}
+	for _, u := range n.Units {
+		out = append(out, "unit: "+u)
+	}
+	for _, e := range n.EnvFiles {
+		if e.Exists {
+			out = append(out, "flag file: "+e.Path)
+		}
+	}
+	for _, f := range []string{FlagRootDir, FlagConfig} {
+		if s, ok, _ := n.Value(f); ok {
+			out = append(out, s.String())
+		}
+	}
+	out = append(out, n.Notes...)
+	return out
+}

@@ -1,0 +1,253 @@
+package install
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Staged is the result of a plan laid out in a temporary folder, for the
+// same checks as `validate` before anything is written on the host.
+type Staged struct {
+	// KubeletConfig is the provider config as the kubelet would read it
+	// (a file or a drop-in folder); empty when nothing of it remains.
+	KubeletConfig string
+	// BinDir holds our binary under ProviderName; empty on uninstall.
+	BinDir string
+	// ProviderName is our entry's name; empty on uninstall, when only the
+	// remaining providers are checked.
+	ProviderName string
+	// Args are our entry's args with our config's path pointing at its
+	// staged copy.
+	Args []string
+	// OnHost says the args' other paths (credential files) can be checked
+	// where they are: false under --root, where they are host paths.
+	OnHost bool
+}
+
+// Validator checks a staged result and writes what it checked to w, as
+// `validate` does; it returns the number of problems.
+type Validator func(s Staged, w io.Writer) (problems int)
+
+// Runner carries out plans.
+type Runner struct {
+	Out      io.Writer
+	Print    bool
+	Validate Validator
+	Restart  *Restarter // nil: no restart
+}
+
+// Install plans and carries out an install.
+func (r *Runner) Install(o Options) error {
+	p, err := PlanInstall(o)
+	if err != nil {
+		return err
+	}
+	return r.execute(o, p, false)
+}
+
+// Uninstall plans and carries out an uninstall.
+func (r *Runner) Uninstall(o Options) error {
+	p, err := PlanUninstall(o)
+	if err != nil {
+		return err
+	}
+	return r.execute(o, p, true)
+}
+
+func (r *Runner) execute(o Options, p *Plan, uninstall bool) error {
+	for _, f := range p.Found {
+		fmt.Fprintf(r.Out, "# %s\n", f)
+	}
+	for _, n := range p.Notes {
+		fmt.Fprintf(r.Out, "# note: %s\n", n)
+	}
+	if !p.Changed() {
+		if uninstall {
+			fmt.Fprintln(r.Out, "nothing to change: nothing of ours is installed")
+		} else {
+			fmt.Fprintln(r.Out, "nothing to change: already installed as asked")
+		}
+		return nil
+	}
+	if r.Validate != nil {
+		if err := r.validate(o, p); err != nil {
+			return err
+		}
+	}
+	if r.Print {
+		p.WriteDiff(r.Out)
+		fmt.Fprintf(r.Out, "# --print: %d file(s) would change; nothing written\n", len(p.Changes))
+		return nil
+	}
+	a, err := apply(o.Host, p)
+	if err != nil {
+		return err
+	}
+	for _, c := range p.Changes {
+		verb := "wrote"
+		switch {
+		case c.Remove:
+			verb = "removed"
+		case !c.Existed:
+			verb = "created"
+		}
+		fmt.Fprintf(r.Out, "%-7s %s (%s)\n", verb, c.Path, c.What)
+	}
+	if r.Restart != nil {
+		fmt.Fprintf(r.Out, "restarting the kubelet: %s\n", r.Restart.Command)
+		if err := r.Restart.Restart(); err != nil {
+			return r.undo(a, err)
+		}
+		fmt.Fprintf(r.Out, "the kubelet is healthy (%s)\n", r.Restart.HealthzURL)
+	} else {
+		fmt.Fprintln(r.Out, "the kubelet reads this on its next start (restart it, or run with --restart)")
+	}
+	if uninstall {
+		a.finishUninstall()
+	}
+	return nil
+}
+
+// undo restores every file after a failed restart and restarts again.
+func (r *Runner) undo(a *applied, cause error) error {
+	fmt.Fprintf(r.Out, "FAILED: %v\nrestoring every file from its backup\n", cause)
+	if err := a.rollback(); err != nil {
+		return fmt.Errorf("%v; restoring the files failed too: %v (backups in %s)", cause, err, a.h.Path(a.plan.backupDir()))
+	}
+	for _, c := range a.plan.Changes {
+		fmt.Fprintf(r.Out, "restored %s\n", c.Path)
+	}
+	fmt.Fprintf(r.Out, "restarting the kubelet again: %s\n", r.Restart.Command)
+	if err := r.Restart.Restart(); err != nil {
+		return fmt.Errorf("%v; every file was restored, and the restart after that failed too: %v", cause, err)
+	}
+	return fmt.Errorf("%v; every file was restored and the kubelet is healthy again", cause)
+}
+
+// validate stages the result in a temporary folder and runs the checks.
+func (r *Runner) validate(o Options, p *Plan) error {
+	tmp, err := os.MkdirTemp("", "ncp-install-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	s, err := stage(o, p, tmp)
+	if err != nil {
+		return fmt.Errorf("staging the result for validation: %w", err)
+	}
+	if s.KubeletConfig == "" {
+		fmt.Fprintln(r.Out, "# validate: no provider config remains to check")
+		return nil
+	}
+	var buf bytes.Buffer
+	if n := r.Validate(s, &buf); n > 0 {
+		out := strings.ReplaceAll(buf.String(), tmp, "<staged>")
+		return fmt.Errorf("the result fails validation with %d problem(s); nothing written:\n%s", n, strings.TrimRight(out, "\n"))
+	}
+	fmt.Fprintln(r.Out, "# validate: the result has no problems")
+	return nil
+}
+
+func stage(o Options, p *Plan, tmp string) (Staged, error) {
+	h := o.Host
+	s := Staged{OnHost: h.Root == "" || h.Root == "/"}
+	newContent := map[string]*Change{}
+	for _, c := range p.Changes {
+		newContent[c.Path] = c
+	}
+	if p.ProviderDir {
+		d := filepath.Join(tmp, "provider-config.d")
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return s, err
+		}
+		entries, err := os.ReadDir(h.Path(p.ProviderConfig))
+		if err != nil && !os.IsNotExist(err) {
+			return s, err
+		}
+		for _, e := range entries {
+			if !e.Type().IsRegular() {
+				continue
+			}
+			data, err := os.ReadFile(filepath.Join(h.Path(p.ProviderConfig), e.Name()))
+			if err != nil {
+				return s, err
+			}
+			if err := os.WriteFile(filepath.Join(d, e.Name()), data, 0o600); err != nil {
+				return s, err
+			}
+		}
+		for _, c := range p.Changes {
+			if filepath.Dir(c.Path) != p.ProviderConfig {
+				continue
+			}
+			dst := filepath.Join(d, filepath.Base(c.Path))
+			if c.Remove {
+				os.Remove(dst)
+			} else if err := os.WriteFile(dst, c.New, 0o600); err != nil {
+				return s, err
+			}
+		}
+		if left, _ := os.ReadDir(d); len(left) > 0 || p.Provider != nil {
+			s.KubeletConfig = d
+		}
+	} else if p.ProviderConfig != "" {
+		data, ok, err := h.readFile(p.ProviderConfig)
+		if err != nil {
+			return s, err
+		}
+		if c := newContent[p.ProviderConfig]; c != nil {
+			data, ok = c.New, !c.Remove
+		}
+		if ok {
+			f := filepath.Join(tmp, "provider-config"+filepath.Ext(p.ProviderConfig))
+			if err := os.WriteFile(f, data, 0o600); err != nil {
+				return s, err
+			}
+			s.KubeletConfig = f
+		}
+	}
+	if p.Provider == nil {
+		return s, nil
+	}
+	s.ProviderName = p.Provider.Name
+	s.BinDir = filepath.Join(tmp, "bin")
+	if err := os.Mkdir(s.BinDir, 0o700); err != nil {
+		return s, err
+	}
+	bin, err := filepath.Abs(o.Binary)
+	if err != nil {
+		return s, err
+	}
+	if err := os.Symlink(bin, filepath.Join(s.BinDir, p.Provider.Name)); err != nil {
+		return s, err
+	}
+	s.Args = append([]string(nil), p.Provider.Args...)
+	if o.ConfigPath != "" {
+		src := h.Path(o.ConfigPath)
+		if o.ConfigSource != "" {
+			src = o.ConfigSource
+		}
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return s, fmt.Errorf("our config: %w", err)
+		}
+		f := filepath.Join(tmp, "config.yaml")
+		if err := os.WriteFile(f, data, 0o644); err != nil {
+			return s, err
+		}
+		for i, a := range s.Args {
+			if a == "--config="+o.ConfigPath {
+				s.Args[i] = "--config=" + f
+			}
+		}
+	}
+	if s.KubeletConfig == "" {
+		return s, errors.New("no provider config staged")
+	}
+	return s, nil
+}
