@@ -51,13 +51,13 @@ const kubeadmCmdline = "/usr/bin/kubelet --bootstrap-kubeconfig=/etc/kubernetes/
 
 func kubeadmNode(extra map[string]string) map[string]string {
 	m := map[string]string{
-		"usr/lib/systemd/system/kubelet.service":                 "[Service]\nExecStart=/usr/bin/kubelet\nRestart=always\n",
+		"usr/lib/systemd/system/kubelet.service":                   "[Service]\nExecStart=/usr/bin/kubelet\nRestart=always\n",
 		"usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf": kubeadmDropIn,
-		"var/lib/kubelet/kubeadm-flags.env":                      kubeadmFlags,
-		"etc/default/":                                           "",
-		"proc/4242/cmdline":                                      kubeadmCmdline,
-		"proc/17/cmdline":                                        "/usr/bin/containerd",
-		"proc/self":                                              "not a pid",
+		"var/lib/kubelet/kubeadm-flags.env":                        kubeadmFlags,
+		"etc/default/":                                             "",
+		"proc/4242/cmdline":                                        kubeadmCmdline,
+		"proc/17/cmdline":                                          "/usr/bin/containerd",
+		"proc/self":                                                "not a pid",
 	}
 	for k, v := range extra {
 		m[k] = v

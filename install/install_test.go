@@ -256,8 +256,8 @@ func TestInstallMergesIntoSingleFile(t *testing.T) {
 				content, name = string(js), "cp.json"
 			}
 			root := tree(t, kubeadmNode(map[string]string{
-				"etc/kubernetes/" + name: content,
-				"etc/default/kubelet":    "KUBELET_EXTRA_ARGS=\"--image-credential-provider-config=/etc/kubernetes/" + name + " --image-credential-provider-bin-dir=/opt/cp\"\n",
+				"etc/kubernetes/" + name:         content,
+				"etc/default/kubelet":            "KUBELET_EXTRA_ARGS=\"--image-credential-provider-config=/etc/kubernetes/" + name + " --image-credential-provider-bin-dir=/opt/cp\"\n",
 				"opt/cp/ecr-credential-provider": "#!/bin/sh\n",
 			}))
 			o := options(root, fakeBinary(t, "v1"))
@@ -360,7 +360,7 @@ func TestInstallRefuses(t *testing.T) {
 		{"a bad match-image", nil, func(o *Options) { o.MatchImages = []string{"reg.example.com:*"} }, validator{}, "matchImages[0]"},
 		{"nowhere to add the flags", map[string]string{
 			"usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf": "[Service]\nExecStart=/usr/bin/kubelet\n",
-			"var/lib/kubelet/kubeadm-flags.env":                      "",
+			"var/lib/kubelet/kubeadm-flags.env":                        "",
 		}, nil, validator{}, "cannot tell where this node keeps the kubelet's flags"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

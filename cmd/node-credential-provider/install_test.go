@@ -14,8 +14,8 @@ func kubeadmRoot(t *testing.T) string {
 	root := t.TempDir()
 	for p, data := range map[string]string{
 		"usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf": "[Service]\nEnvironment=\"KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml\"\nEnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env\nEnvironmentFile=-/etc/default/kubelet\nExecStart=\nExecStart=/usr/bin/kubelet $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS\n",
-		"var/lib/kubelet/kubeadm-flags.env":                      "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock\"\n",
-		"proc/321/cmdline":                                       "/usr/bin/kubelet\x00--config=/var/lib/kubelet/config.yaml\x00--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock\x00",
+		"var/lib/kubelet/kubeadm-flags.env":                        "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock\"\n",
+		"proc/321/cmdline":                                         "/usr/bin/kubelet\x00--config=/var/lib/kubelet/config.yaml\x00--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock\x00",
 	} {
 		full := filepath.Join(root, p)
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
