@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -95,7 +96,7 @@ func Detect(h Host, o DetectOptions) (*Node, error) {
 		if seen[p] != nil {
 			continue
 		}
-		ef := &EnvFile{Path: p, Referenced: contains(refs, p)}
+		ef := &EnvFile{Path: p, Referenced: slices.Contains(refs, p)}
 		seen[p] = ef
 		data, ok, err := h.readFile(p)
 		if err != nil {
@@ -187,7 +188,7 @@ func argSettings(args []string, where string) []Setting {
 			continue
 		}
 		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !contains(watchedFlags, name) {
+		if !slices.Contains(watchedFlags, name) {
 			continue
 		}
 		if !hasValue {
@@ -251,7 +252,7 @@ func (n *Node) readUnits() ([]string, error) {
 			switch strings.TrimSpace(key) {
 			case "EnvironmentFile":
 				p := strings.TrimPrefix(strings.TrimSpace(value), "-")
-				if p != "" && !contains(refs, p) {
+				if p != "" && !slices.Contains(refs, p) {
 					refs = append(refs, p)
 				}
 			case "Environment":
@@ -382,12 +383,3 @@ func (n *Node) Value(flag string) (Setting, bool, error) {
 }
 
 var errNoFlagsFile = errors.New("cannot tell where this node keeps the kubelet's flags")
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}

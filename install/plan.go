@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/node-credential-provider/node-credential-provider/config"
@@ -276,6 +278,9 @@ func PlanInstall(o Options) (*Plan, error) {
 			if prev == nil {
 				st.Merged = true
 			}
+			if err := p.keepOriginal(h, st, c); err != nil {
+				return nil, err
+			}
 		} else {
 			if c.New, err = providerFile(prov); err != nil {
 				return nil, err
@@ -307,6 +312,11 @@ func PlanInstall(o Options) (*Plan, error) {
 		if c.New, addedLine, err = addEnvArgs(c.Old, n.FlagsVar, add); err != nil {
 			return nil, fmt.Errorf("%s: %w", n.FlagsFile, err)
 		}
+		if c.Existed {
+			if err := p.keepOriginal(h, st, c); err != nil {
+				return nil, err
+			}
+		}
 		p.add(c)
 		if st.FlagsFile != "" && st.FlagsFile != n.FlagsFile {
 			return nil, fmt.Errorf("install added flags to %s before, and would now add to %s: run uninstall first", st.FlagsFile, n.FlagsFile)
@@ -321,20 +331,20 @@ func PlanInstall(o Options) (*Plan, error) {
 	// Folders to make.
 	for _, c := range p.Changes {
 		for _, d := range missingDirs(h, filepath.Dir(c.Path)) {
-			if !contains(p.Dirs, d) {
+			if !slices.Contains(p.Dirs, d) {
 				p.Dirs = append(p.Dirs, d)
 			}
 		}
 	}
 	if len(p.Changes) > 0 {
 		for _, d := range missingDirs(h, o.StateDir) {
-			if !contains(p.Dirs, d) {
+			if !slices.Contains(p.Dirs, d) {
 				p.Dirs = append(p.Dirs, d)
 			}
 		}
 	}
 	for _, d := range p.Dirs {
-		if !contains(st.Dirs, d) {
+		if !slices.Contains(st.Dirs, d) {
 			st.Dirs = append(st.Dirs, d)
 		}
 	}
@@ -384,6 +394,7 @@ func PlanUninstall(o Options) (*Plan, error) {
 				if c.New, left, err = removeProvider(c.Old, st.ProviderName); err != nil {
 					return nil, fmt.Errorf("%s: %w", st.ProviderFile, err)
 				}
+				c.New = original(h, st, st.ProviderFile, c.New, sameKubeletConfig)
 				if left == 0 && st.ProviderFileCreated {
 					c.New, c.Remove = nil, true
 				} else if left > 0 && len(st.FlagsAdded) > 0 {
@@ -413,6 +424,7 @@ func PlanUninstall(o Options) (*Plan, error) {
 			if c.New, err = removeEnvArgs(c.Old, st.FlagsVar, st.FlagsAdded, st.FlagsLineAdded); err != nil {
 				return nil, fmt.Errorf("%s: %w", st.FlagsFile, err)
 			}
+			c.New = original(h, st, st.FlagsFile, c.New, sameEnvFile)
 			if st.FlagsFileCreated && len(bytes.TrimSpace(c.New)) == 0 {
 				c.New, c.Remove = nil, true
 			}
@@ -438,6 +450,59 @@ func PlanUninstall(o Options) (*Plan, error) {
 		p.RemoveDirs = append(p.RemoveDirs, st.Dirs[i])
 	}
 	return p, nil
+}
+
+// keepOriginal saves c's content before install's first edit of it.
+func (p *Plan) keepOriginal(h Host, st *State, c *Change) error {
+	if _, ok := st.Originals[c.Path]; ok || bytes.Equal(c.Old, c.New) {
+		return nil
+	}
+	name := filepath.Join(p.StateDir, "original", strings.ReplaceAll(strings.TrimPrefix(c.Path, "/"), "/", "_"))
+	oc, err := h.current(name, "the original of "+c.Path, 0o600)
+	if err != nil {
+		return err
+	}
+	oc.New, oc.Mode = c.Old, 0o600
+	p.add(oc)
+	if st.Originals == nil {
+		st.Originals = map[string]string{}
+	}
+	st.Originals[c.Path] = name
+	return nil
+}
+
+// original returns the saved original of path when uninstall's result
+// means the same as it, so that it goes back byte for byte.
+func original(h Host, st *State, path string, result []byte, same func(a, b []byte) bool) []byte {
+	name, ok := st.Originals[path]
+	if !ok {
+		return result
+	}
+	data, ok, err := h.readFile(name)
+	if err != nil || !ok || !same(data, result) {
+		return result
+	}
+	return data
+}
+
+func sameKubeletConfig(a, b []byte) bool {
+	ka, err1 := config.ParseKubelet(a)
+	kb, err2 := config.ParseKubelet(b)
+	return err1 == nil && err2 == nil && reflect.DeepEqual(ka, kb)
+}
+
+func sameEnvFile(a, b []byte) bool {
+	ea, err1 := parseEnvFile(a)
+	eb, err2 := parseEnvFile(b)
+	if err1 != nil || err2 != nil || len(ea) != len(eb) {
+		return false
+	}
+	for i := range ea {
+		if ea[i].Name != eb[i].Name || strings.Join(strings.Fields(ea[i].Value), " ") != strings.Join(strings.Fields(eb[i].Value), " ") {
+			return false
+		}
+	}
+	return true
 }
 
 // missingDirs lists the folders of host path d that do not exist yet,

@@ -35,6 +35,11 @@ type State struct {
 	FlagsLineAdded   bool     `json:"flagsLineAdded,omitempty"`
 	// Dirs install created, parents first.
 	Dirs []string `json:"dirs,omitempty"`
+	// Originals are copies (in the state folder) of the files install
+	// edited, as they were before the first edit: uninstall writes one back
+	// byte for byte, comments and layout included, when what is left after
+	// taking our part out means the same.
+	Originals map[string]string `json:"originals,omitempty"`
 }
 
 func (s *State) encode() []byte {
