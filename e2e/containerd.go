@@ -43,15 +43,7 @@ func StartContainerd(ws *Workspace, reg *LocalRegistry) (*Containerd, error) {
 		}
 	}
 	if reg != nil {
-		// containerd 1.6 accepts only a [host."https://..."] table here; a
-		// top-level server + ca gives "invalid host tree" and a silent fall
-		// back to plain HTTP.
-		hostDir := filepath.Join(c.HostsDir, reg.Host())
-		if err := os.MkdirAll(hostDir, 0o755); err != nil {
-			return nil, err
-		}
-		hosts := fmt.Sprintf("[host.%q]\n  capabilities = [\"pull\", \"resolve\"]\n  ca = %q\n", "https://"+reg.Host(), reg.CAFile)
-		if err := os.WriteFile(filepath.Join(hostDir, "hosts.toml"), []byte(hosts), 0o644); err != nil {
+		if err := c.TrustRegistry(reg.Host(), reg.CAFile); err != nil {
 			return nil, err
 		}
 	}
@@ -281,4 +273,19 @@ func shimSocket(args []string) string {
 		return ""
 	}
 	return filepath.Join("/run/containerd/s", fmt.Sprintf("%x", sha256.Sum256([]byte(filepath.Join(address, ns, id)))))
+}
+
+// TrustRegistry makes containerd pull from host (host:port) over TLS with
+// the given CA. It reads certs.d on every pull, so this takes effect at
+// once.
+func (c *Containerd) TrustRegistry(host, caFile string) error {
+	// containerd 1.6 accepts only a [host."https://..."] table here; a
+	// top-level server + ca gives "invalid host tree" and a silent fall
+	// back to plain HTTP.
+	hostDir := filepath.Join(c.HostsDir, host)
+	if err := os.MkdirAll(hostDir, 0o755); err != nil {
+		return err
+	}
+	hosts := fmt.Sprintf("[host.%q]\n  capabilities = [\"pull\", \"resolve\"]\n  ca = %q\n", "https://"+host, caFile)
+	return os.WriteFile(filepath.Join(hostDir, "hosts.toml"), []byte(hosts), 0o644)
 }

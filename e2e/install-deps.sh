@@ -8,9 +8,10 @@ set -euo pipefail
 # skopeo: the test image, built offline and pushed; containerd + runc: the
 # runtime; gcc + libc6-dev: a static pause binary; make: the plugin's build;
 # golang-docker-credential-helpers + pass + gnupg: a real credential helper
-# (docker-credential-pass) for the helper cases.
+# (docker-credential-pass) for the helper cases; curl: the install cases' restart
+# command.
 want=(docker-registry apache2-utils openssl busybox-static umoci skopeo containerd runc gcc libc6-dev make
-  golang-docker-credential-helpers pass gnupg)
+  golang-docker-credential-helpers pass gnupg curl)
 
 missing=()
 for pkg in "${want[@]}"; do

@@ -264,6 +264,17 @@ func (n *KubeletNode) writeProviderConfig(cfg ProviderConfigSet) (string, error)
 // restart stops the kubelet (if running) and starts it with the given
 // provider config, then waits until it is healthy and serves /pods.
 func (n *KubeletNode) restart(providerConfig string) error {
+	n.providerFlag = providerConfig
+	return n.start([]string{
+		"--image-credential-provider-config=" + providerConfig,
+		"--image-credential-provider-bin-dir=" + n.binDir,
+	}, true)
+}
+
+// start stops the kubelet (if running) and starts it with the harness's
+// own flags and extra; with wait, it waits until the kubelet is healthy and
+// serves /pods.
+func (n *KubeletNode) start(extra []string, wait bool) error {
 	n.mu.Lock()
 	old := n.proc
 	n.mu.Unlock()
@@ -272,16 +283,14 @@ func (n *KubeletNode) restart(providerConfig string) error {
 			return err
 		}
 	}
-	n.providerFlag = providerConfig
 	argv := []string{n.kubeletBin,
 		"--config=" + n.configPath,
 		"--root-dir=" + n.rootDir,
 		"--cert-dir=" + filepath.Join(n.rootDir, "pki"),
 		"--hostname-override=" + NodeName,
-		"--image-credential-provider-config=" + providerConfig,
-		"--image-credential-provider-bin-dir=" + n.binDir,
 		fmt.Sprintf("--v=%d", n.verbosity),
 	}
+	argv = append(argv, extra...)
 	if n.kubeconfig != "" {
 		argv = append(argv, "--kubeconfig="+n.kubeconfig)
 	}
@@ -295,6 +304,9 @@ func (n *KubeletNode) restart(providerConfig string) error {
 	n.mu.Lock()
 	n.proc = p
 	n.mu.Unlock()
+	if !wait {
+		return nil
+	}
 	err = WaitFor(60*time.Second, 50*time.Millisecond, func() (bool, error) {
 		if done, perr := p.Exited(); done {
 			return false, Permanent(fmt.Errorf("kubelet exited: %v", perr))
