@@ -74,13 +74,15 @@ func (r *Runner) execute(o Options, p *Plan, uninstall bool) error {
 		}
 		return nil
 	}
+	if r.Print {
+		p.WriteDiff(r.Out)
+	}
 	if r.Validate != nil {
 		if err := r.validate(o, p); err != nil {
 			return err
 		}
 	}
 	if r.Print {
-		p.WriteDiff(r.Out)
 		fmt.Fprintf(r.Out, "# --print: %d file(s) would change; nothing written\n", len(p.Changes))
 		return nil
 	}
