@@ -108,6 +108,9 @@ func LoadKubelet(p string) ([]KubeletProvider, error) {
 			out = append(out, pr)
 		}
 	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no providers (the kubelet refuses to start: it wants at least one)", p)
+	}
 	return out, nil
 }
 

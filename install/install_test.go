@@ -490,3 +490,54 @@ func TestUninstallRestoresEditedFiles(t *testing.T) {
 		t.Errorf("after uninstall:\n%s", d)
 	}
 }
+
+func TestUninstallKeepsTheKubeletStartable(t *testing.T) {
+	needRoot(t)
+	// A file that held only an entry of our name before install (an
+	// earlier manual install), named by flags install did not add:
+	// uninstall would leave the kubelet a config without providers.
+	ours := "apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n- name: node-credential-provider\n  matchImages: [\"old.example.com\"]\n  defaultCacheDuration: 1m\n  apiVersion: credentialprovider.kubelet.k8s.io/v1\n"
+	root := tree(t, kubeadmNode(map[string]string{
+		"etc/kubernetes/cp.yaml": ours,
+		"etc/default/kubelet":    "KUBELET_EXTRA_ARGS=\"--image-credential-provider-config=/etc/kubernetes/cp.yaml --image-credential-provider-bin-dir=/opt/cp\"\n",
+	}))
+	o := options(root, fakeBinary(t, "v1"))
+	if out, err := run(t, &Runner{Validate: (&validator{}).check}, o, false); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	installed := snapshot(t, root)
+	out, err := run(t, &Runner{Validate: (&validator{}).check}, o, true)
+	if err == nil || !strings.Contains(err.Error(), "no providers (the kubelet refuses to start") {
+		t.Errorf("got %v\n%s", err, out)
+	}
+	if d := diffSnapshots(installed, snapshot(t, root)); d != "" {
+		t.Errorf("a refused uninstall wrote:\n%s", d)
+	}
+
+	// A drop-in directory install made, with flags it added; someone adds
+	// a file of theirs: uninstall keeps the flags that file needs.
+	root = tree(t, kubeadmNode(nil))
+	o = options(root, fakeBinary(t, "v1"))
+	o.ProviderConfig = "/etc/kubernetes/credential-providers/"
+	if out, err := run(t, &Runner{Validate: (&validator{}).check}, o, false); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	other := "apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n- name: other\n  matchImages: [\"other.example.com\"]\n  defaultCacheDuration: 1m\n  apiVersion: credentialprovider.kubelet.k8s.io/v1\n"
+	if err := os.WriteFile(filepath.Join(root, "etc/kubernetes/credential-providers/10-other.yaml"), []byte(other), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run(t, &Runner{Validate: (&validator{}).check}, o, true)
+	if err != nil || !strings.Contains(out, "still holds other files: the kubelet flags install added stay") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	left := snapshot(t, root)
+	if _, ok := left["etc/kubernetes/credential-providers/node-credential-provider.yaml"]; ok {
+		t.Error("our file is still there")
+	}
+	if !strings.Contains(left["etc/default/kubelet"], "--image-credential-provider-config=/etc/kubernetes/credential-providers") {
+		t.Errorf("flags: %s", left["etc/default/kubelet"])
+	}
+	if _, ok := left["var/lib/node-credential-provider"]; ok {
+		t.Error("the state folder is still there")
+	}
+}

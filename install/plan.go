@@ -79,6 +79,9 @@ type Plan struct {
 	RemoveDirs []string
 	// Notes are things the operator should know.
 	Notes []string
+	// unreferenced says that after this uninstall the kubelet no longer
+	// reads ProviderConfig: the flag naming it was ours and goes.
+	unreferenced bool
 }
 
 // Changed reports whether the plan changes any file.
@@ -382,7 +385,28 @@ func PlanUninstall(o Options) (*Plan, error) {
 	if fi, err := os.Stat(h.Path(st.ProviderConfig)); err == nil {
 		p.ProviderDir = fi.IsDir()
 	}
+	pcFlagOurs := false
+	for _, f := range st.FlagsAdded {
+		if strings.HasPrefix(f, "--"+FlagProviderConfig+"=") {
+			pcFlagOurs = true
+		}
+	}
 	keepFlags := false
+	if p.ProviderDir && pcFlagOurs {
+		// Other files in the directory still need the flag.
+		entries, _ := os.ReadDir(h.Path(st.ProviderConfig))
+		for _, e := range entries {
+			switch filepath.Ext(e.Name()) {
+			case ".json", ".yaml", ".yml":
+				if filepath.Join(st.ProviderConfig, e.Name()) != st.ProviderFile {
+					keepFlags = true
+				}
+			}
+		}
+		if keepFlags {
+			p.Notes = append(p.Notes, st.ProviderConfig+" still holds other files: the kubelet flags install added stay")
+		}
+	}
 	if st.ProviderFile != "" {
 		c, err := h.current(st.ProviderFile, "kubelet provider config", 0o644)
 		if err != nil {
@@ -397,7 +421,7 @@ func PlanUninstall(o Options) (*Plan, error) {
 				c.New = original(h, st, st.ProviderFile, c.New, sameKubeletConfig)
 				if left == 0 && st.ProviderFileCreated {
 					c.New, c.Remove = nil, true
-				} else if left > 0 && len(st.FlagsAdded) > 0 {
+				} else if left > 0 && pcFlagOurs {
 					keepFlags = true
 					p.Notes = append(p.Notes, fmt.Sprintf("%s still holds %d other provider(s): the kubelet flags install added stay", st.ProviderFile, left))
 				}
@@ -415,6 +439,7 @@ func PlanUninstall(o Options) (*Plan, error) {
 		c.Remove = true
 		p.add(c)
 	}
+	p.unreferenced = pcFlagOurs && !keepFlags
 	if len(st.FlagsAdded) > 0 && !keepFlags {
 		c, err := h.current(st.FlagsFile, "kubelet flags ("+st.FlagsVar+")", 0o644)
 		if err != nil {

@@ -194,10 +194,10 @@ func stage(o Options, p *Plan, tmp string) (Staged, error) {
 				return s, err
 			}
 		}
-		if left, _ := os.ReadDir(d); len(left) > 0 || p.Provider != nil {
+		if !p.unreferenced {
 			s.KubeletConfig = d
 		}
-	} else if p.ProviderConfig != "" {
+	} else if p.ProviderConfig != "" && !p.unreferenced {
 		data, ok, err := h.readFile(p.ProviderConfig)
 		if err != nil {
 			return s, err
