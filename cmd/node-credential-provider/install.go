@@ -67,6 +67,10 @@ func runInstall(cmd string, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	runner := &install.Runner{Out: stdout, Print: *print, Validate: validateInstall}
+	if err := install.CheckHealthzURL(r.HealthzURL); err != nil {
+		fmt.Fprintf(stderr, "%s %s: --healthz-url: %v\n", name, cmd, err)
+		return exitUsage
+	}
 	if *restart && !*print {
 		r.Log = stderr
 		runner.Restart = &r

@@ -73,6 +73,10 @@ func TestInstallValidates(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "no --match-image") {
 		t.Errorf("%+v", r)
 	}
+	r = runBinary(t, "", "install", "--root", root, "--match-image", "r.example.com", "--restart", "--healthz-url", "https://127.0.0.1:10248/healthz")
+	if r.code != 2 || !strings.Contains(r.stderr, "plain HTTP") {
+		t.Errorf("%+v", r)
+	}
 	r = runBinary(t, "", "install", "extra")
 	if r.code != 2 {
 		t.Errorf("%+v", r)
