@@ -392,7 +392,9 @@ providers:
 		fmt.Sprintf("--- /dev/null\n+++ b%s\n@@ -0,0 +1,11 @@\n%s", pc, "+"+strings.ReplaceAll(strings.TrimSuffix(entry, "\n"), "\n", "\n+")+"\n"),
 		fmt.Sprintf("binary %s added: %d bytes, sha256 %x, mode 0755\n", filepath.Join(u.binDir, PluginName), len(plugin), sha256.Sum256(plugin)),
 		fmt.Sprintf("--- /dev/null\n+++ b%s\n", filepath.Join(u.stateDir, "state.json")),
-		"# --print: 4 file(s) would change; nothing written\n",
+		// The flag file's first edit keeps a copy for uninstall.
+		fmt.Sprintf("--- /dev/null\n+++ b%s\n@@ -0,0 +1 @@\n+KUBELET_EXTRA_ARGS=\"\"\n", filepath.Join(u.stateDir, "original", strings.ReplaceAll(strings.TrimPrefix(u.flagsFile, "/"), "/", "_"))),
+		"# --print: 5 file(s) would change; nothing written\n",
 	} {
 		if !strings.Contains(printed, want) {
 			t.Errorf("--print does not show\n%s", want)
