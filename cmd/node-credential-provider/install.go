@@ -36,7 +36,6 @@ Flags:
 func runInstall(cmd string, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet(cmd, stderr)
 	var o install.Options
-	exe, _ := os.Executable()
 	fs.StringVar(&o.Host.Root, "root", "/", "where the host's / is: every host path is read and written under it (a container with the host at /host: --root /host)")
 	fs.StringVar(&o.Host.Proc, "proc", "", "the host's /proc, to find the running kubelet (default <root>/proc)")
 	fs.IntVar(&o.Detect.PID, "kubelet-pid", 0, "the kubelet's pid, when more than one process is called kubelet")
@@ -44,7 +43,7 @@ func runInstall(cmd string, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Detect.FlagsVar, "flags-var", "", "the variable in that file (default "+install.ExtraArgsVar+")")
 	fs.StringVar(&o.ProviderConfig, "provider-config", "", "the kubelet's --image-credential-provider-config, when it has none yet (default "+install.DefaultProviderConfig+"; end it with / for a drop-in directory, Kubernetes >= 1.34)")
 	fs.StringVar(&o.BinDir, "bin-dir", "", "the kubelet's --image-credential-provider-bin-dir, when it has none yet (default "+install.DefaultBinDir+")")
-	fs.StringVar(&o.Binary, "binary", exe, "the plugin binary to install")
+	fs.StringVar(&o.Binary, "binary", "", "the plugin binary to install (default: this binary)")
 	fs.StringVar(&o.ProviderName, "provider-name", name, "our provider's name in the kubelet config, and the binary's file name in the bin dir")
 	fs.StringArrayVar(&o.MatchImages, "match-image", nil, "repeatable: a matchImages pattern, the registries this node holds credentials for (install needs at least one)")
 	fs.StringVar(&o.DefaultCacheDuration, "default-cache-duration", "1m", "the entry's defaultCacheDuration (our answers carry their own)")
@@ -65,6 +64,14 @@ func runInstall(cmd string, args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 0 {
 		fs.Usage()
 		return exitUsage
+	}
+	if o.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			fmt.Fprintf(stderr, "%s %s: finding this binary: %v (name it with --binary)\n", name, cmd, err)
+			return exitError
+		}
+		o.Binary = exe
 	}
 	runner := &install.Runner{Out: stdout, Print: *print, Validate: validateInstall}
 	if err := install.CheckHealthzURL(r.HealthzURL); err != nil {

@@ -30,12 +30,17 @@ func kubeadmRoot(t *testing.T) string {
 
 func TestInstallPrint(t *testing.T) {
 	root := kubeadmRoot(t)
-	r := runBinary(t, "", "install", "--root", root, "--match-image", "registry.example.com", "--arg=--docker-config=/var/lib/kubelet/config.json", "--print")
+	bin := filepath.Join(t.TempDir(), "plugin")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := runBinary(t, "", "install", "--root", root, "--binary", bin, "--match-image", "registry.example.com", "--arg=--docker-config=/var/lib/kubelet/config.json", "--print")
 	for _, want := range []string{
 		"# kubelet: pid 321, /usr/bin/kubelet\n",
 		"# validate: the result has no problems\n",
 		"+++ b/etc/default/kubelet\n@@ -0,0 +1 @@\n+KUBELET_EXTRA_ARGS=\"--image-credential-provider-config=/etc/kubernetes/credential-provider-config.yaml --image-credential-provider-bin-dir=/usr/libexec/kubelet-image-credential-provider-plugins\"\n",
 		"+  name: node-credential-provider\n",
+		"binary /usr/libexec/kubelet-image-credential-provider-plugins/node-credential-provider added: 10 bytes, sha256 ",
 		"# --print: 4 file(s) would change; nothing written\n",
 	} {
 		if !strings.Contains(r.stdout, want) {
