@@ -123,6 +123,16 @@ func run(t *testing.T, r *Runner, o Options, uninstall bool) (string, error) {
 	return out.String(), err
 }
 
+// runOK runs an install or uninstall that must succeed.
+func runOK(t *testing.T, o Options, uninstall bool) string {
+	t.Helper()
+	out, err := run(t, &Runner{Validate: (&validator{}).check}, o, uninstall)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return out
+}
+
 func TestInstallKubeadmNode(t *testing.T) {
 	needRoot(t)
 	root := tree(t, kubeadmNode(nil))
@@ -458,9 +468,7 @@ func TestUninstallRestoresEditedFiles(t *testing.T) {
 	}))
 	o := options(root, fakeBinary(t, "v1"))
 	before := snapshot(t, root)
-	if out, err := run(t, &Runner{Validate: (&validator{}).check}, o, false); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	runOK(t, o, false)
 	data, _ := os.ReadFile(filepath.Join(root, "etc/default/kubelet"))
 	if want := "# the administrator's\nKUBELET_EXTRA_ARGS=\"--v=2 --image-credential-provider-config=/etc/kubernetes/credential-provider-config.yaml --image-credential-provider-bin-dir=/usr/libexec/kubelet-image-credential-provider-plugins\"\n"; string(data) != want {
 		t.Errorf("flags file:\n%s\nwant\n%s", data, want)
@@ -469,9 +477,7 @@ func TestUninstallRestoresEditedFiles(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "etc/default/kubelet"), bytes.Replace(data, []byte("--v=2"), []byte("--v=2 --max-pods=50"), 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := run(t, &Runner{Validate: (&validator{}).check}, o, true); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	runOK(t, o, true)
 	data, _ = os.ReadFile(filepath.Join(root, "etc/default/kubelet"))
 	if want := "# the administrator's\nKUBELET_EXTRA_ARGS=\"--v=2 --max-pods=50\"\n"; string(data) != want {
 		t.Errorf("after uninstall:\n%s\nwant\n%s", data, want)
@@ -480,12 +486,8 @@ func TestUninstallRestoresEditedFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Without the meanwhile edit, the file comes back as it was.
-	if out, err := run(t, &Runner{Validate: (&validator{}).check}, o, false); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	if out, err := run(t, &Runner{Validate: (&validator{}).check}, o, true); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	runOK(t, o, false)
+	runOK(t, o, true)
 	if d := diffSnapshots(before, snapshot(t, root)); d != "" {
 		t.Errorf("after uninstall:\n%s", d)
 	}
@@ -502,9 +504,7 @@ func TestUninstallKeepsTheKubeletStartable(t *testing.T) {
 		"etc/default/kubelet":    "KUBELET_EXTRA_ARGS=\"--image-credential-provider-config=/etc/kubernetes/cp.yaml --image-credential-provider-bin-dir=/opt/cp\"\n",
 	}))
 	o := options(root, fakeBinary(t, "v1"))
-	if out, err := run(t, &Runner{Validate: (&validator{}).check}, o, false); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	runOK(t, o, false)
 	installed := snapshot(t, root)
 	out, err := run(t, &Runner{Validate: (&validator{}).check}, o, true)
 	if err == nil || !strings.Contains(err.Error(), "no providers (the kubelet refuses to start") {
@@ -519,9 +519,7 @@ func TestUninstallKeepsTheKubeletStartable(t *testing.T) {
 	root = tree(t, kubeadmNode(nil))
 	o = options(root, fakeBinary(t, "v1"))
 	o.ProviderConfig = "/etc/kubernetes/credential-providers/"
-	if out, err := run(t, &Runner{Validate: (&validator{}).check}, o, false); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	runOK(t, o, false)
 	other := "apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n- name: other\n  matchImages: [\"other.example.com\"]\n  defaultCacheDuration: 1m\n  apiVersion: credentialprovider.kubelet.k8s.io/v1\n"
 	if err := os.WriteFile(filepath.Join(root, "etc/kubernetes/credential-providers/10-other.yaml"), []byte(other), 0o644); err != nil {
 		t.Fatal(err)
