@@ -32,7 +32,12 @@ const (
 
 // Restarter restarts the kubelet and waits until it is healthy.
 type Restarter struct {
-	Command    string // run with /bin/sh -c
+	Command string // run with /bin/sh -c
+	// Root is the host's / (install's --root). Other than "" or "/", the
+	// command runs chrooted there: it is a host command, run with the host's
+	// own shell and tools, since a container with the host at /host has
+	// neither (our image holds the binary alone). That needs CAP_SYS_CHROOT.
+	Root       string
 	HealthzURL string
 	Timeout    time.Duration // for the command and healthz together
 	Log        io.Writer     // the command's output
@@ -48,6 +53,9 @@ func (r *Restarter) Restart() error {
 	cmd.Stdout, cmd.Stderr = r.Log, r.Log
 	// The whole process group goes when the time is up.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if r.Root != "" && r.Root != "/" {
+		cmd.SysProcAttr.Chroot, cmd.Dir = r.Root, "/"
+	}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Run(); err != nil {
