@@ -43,8 +43,9 @@ build:
 demo: build
 	scripts/demo.sh $(BIN)
 
-## test: formatting, vet, unit tests, the demo, the end-to-end suite, matching against the kubelet's keyring, the kind config
-test: lint unit keyring-parity kind-config demo e2e
+## test: formatting, vet, unit tests, the demo, the end-to-end suite, matching against the kubelet's keyring, the kind config,
+## the image's tests and reproducibility
+test: lint unit image-check keyring-parity kind-config demo e2e
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
