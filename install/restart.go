@@ -30,6 +30,9 @@ const (
 	healthzInterval = 500 * time.Millisecond
 )
 
+// hostPATH is the PATH of a restart command run in the host's root.
+const hostPATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 // Restarter restarts the kubelet and waits until it is healthy.
 type Restarter struct {
 	Command string // run with /bin/sh -c
@@ -55,6 +58,9 @@ func (r *Restarter) Restart() error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if r.Root != "" && r.Root != "/" {
 		cmd.SysProcAttr.Chroot, cmd.Dir = r.Root, "/"
+		// The container's PATH names its own image's directories; the
+		// command gets the host's usual one.
+		cmd.Env = append(os.Environ(), "PATH="+hostPATH)
 	}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second

@@ -37,14 +37,16 @@ func TestRestartRunsInRoot(t *testing.T) {
 	}
 	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	defer healthy.Close()
-	// pwd shows the command starts at the root's /, not in our directory.
-	r := &Restarter{Command: "pwd > /restarted", HealthzURL: healthy.URL + "/healthz", Timeout: 10 * time.Second, Log: io.Discard, Root: root}
+	// pwd shows the command starts at the root's /, not in our directory,
+	// and $PATH is the host's usual one, not ours.
+	t.Setenv("PATH", "/usr/local/bin")
+	r := &Restarter{Command: "pwd > /restarted; echo $PATH >> /restarted", HealthzURL: healthy.URL + "/healthz", Timeout: 10 * time.Second, Log: io.Discard, Root: root}
 	if err := r.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(filepath.Join(root, "restarted"))
-	if err != nil || string(got) != "/\n" {
-		t.Errorf("in the root: %q, %v; want the command's pwd, /", got, err)
+	if want := "/\n" + hostPATH + "\n"; err != nil || string(got) != want {
+		t.Errorf("in the root: %q, %v; want %q", got, err, want)
 	}
 	if _, err := os.Stat("/restarted"); err == nil {
 		t.Error("the command wrote the real /restarted")
