@@ -25,7 +25,9 @@ import (
 // restarts the kubelet through the e2e's restart command; a private image is
 // then pulled through the plugin the DaemonSet installed. Deleting the
 // DaemonSet and running deploy/uninstall/job.yaml leaves the node as it was.
-func init() { APICases = append(APICases, APICase{"deploy-daemonset-installs-and-uninstall-job-removes", caseDeploy}) }
+func init() {
+	APICases = append(APICases, APICase{"deploy-daemonset-installs-and-uninstall-job-removes", caseDeploy})
+}
 
 const (
 	deployNS    = "node-credential-provider"
