@@ -46,12 +46,17 @@ func caseDeploy(t *testing.T, c APICluster) {
 	deployDir := filepath.Join(repo, "deploy")
 	reg := c.Registry()
 	stop := startControllers(t, c.Kubeconfig())
-	defer stop()
+	defer func() {
+		// The README's last step, while the controllers still run (the namespace controller empties it).
+		if out, err := c.KubectlErr(t, nil, "delete", "-k", deployDir, "--ignore-not-found", "--timeout=50s"); err != nil {
+			t.Errorf("kubectl delete -k deploy/: %v\n%s", err, out)
+		}
+		stop()
+	}()
 
 	// The manifests as they are, against the real API server's validation and admission (a dry run
 	// cannot create the namespace that the namespaced objects' dry run needs: that one is real).
 	c.Kubectl(t, nil, "apply", "-f", filepath.Join(deployDir, "namespace.yaml"))
-	defer c.KubectlErr(t, nil, "delete", "namespace", deployNS, "--wait=false")
 	c.Kubectl(t, nil, "apply", "--dry-run=server", "-k", deployDir)
 	job := uninstallJob(t, deployDir, deployImage+":v0.1.0", nil)
 	c.Kubectl(t, job, "create", "--dry-run=server", "-f", "-")
@@ -116,9 +121,11 @@ func caseDeploy(t *testing.T, c APICluster) {
 		t.Errorf("no plugin binary in the kubelet's bin dir: %v", err)
 	}
 
-	// The plugin the DaemonSet installed answers the kubelet; the other provider still does.
-	ours := c.RunPod(t, PodSpec{Name: "deploy-ours", Image: reg.FreshImage(t, "deploy-ours")})
-	theirs := c.RunPod(t, PodSpec{Name: "deploy-other", Image: otherImage("deploy-other")})
+	// The plugin the DaemonSet installed answers the kubelet; the other provider still does. (The pods
+	// use the namespace's service account: no controller makes "default" ones here. Neither names the
+	// pull secret.)
+	ours := c.RunPod(t, PodSpec{Name: "deploy-ours", Image: reg.FreshImage(t, "deploy-ours"), Namespace: deployNS, ServiceAccountName: deployNS})
+	theirs := c.RunPod(t, PodSpec{Name: "deploy-other", Image: otherImage("deploy-other"), Namespace: deployNS, ServiceAccountName: deployNS})
 	c.WaitPodRunning(t, ours, runTimeout)
 	c.WaitPodRunning(t, theirs, runTimeout)
 	c.DeletePod(t, ours)
@@ -150,9 +157,9 @@ func caseDeploy(t *testing.T, c APICluster) {
 		t.Errorf("%d restarts after the uninstall Job, want 2", n)
 	}
 	requireSameFiles(t, "after the uninstall Job", before, files(t, u.dir))
-	theirs = c.RunPod(t, PodSpec{Name: "undeploy-other", Image: otherImage("undeploy-other")})
+	theirs = c.RunPod(t, PodSpec{Name: "undeploy-other", Image: otherImage("undeploy-other"), Namespace: deployNS, ServiceAccountName: deployNS})
 	c.WaitPodRunning(t, theirs, runTimeout)
-	gone := c.RunPod(t, PodSpec{Name: "undeploy-ours", Image: reg.FreshImage(t, "undeploy-ours")})
+	gone := c.RunPod(t, PodSpec{Name: "undeploy-ours", Image: reg.FreshImage(t, "undeploy-ours"), Namespace: deployNS, ServiceAccountName: deployNS})
 	requireUnauthorized(t, c.WaitPullFailed(t, gone, failTimeout))
 	// On the host itself, outside the mounts the overlay added: only the
 	// directories deploy/README.md names as the runtime's may be new, empty.
@@ -195,7 +202,7 @@ func startControllers(t *testing.T, kubeconfig string) func() {
 		name string
 		args []string
 	}{
-		{"kube-controller-manager", []string{"--controllers=daemonset-controller,job-controller,garbage-collector-controller,ttl-after-finished-controller", "--leader-elect=false", "--secure-port=0"}},
+		{"kube-controller-manager", []string{"--controllers=daemonset-controller,job-controller,garbage-collector-controller,ttl-after-finished-controller,namespace-controller", "--leader-elect=false", "--secure-port=0"}},
 		{"kube-scheduler", []string{"--leader-elect=false", "--secure-port=0"}},
 	} {
 		bin := filepath.Join(local.kubeBin, p.name)

@@ -10,9 +10,11 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+rev="$(git -C "$repo" rev-parse HEAD)"
 declare -A digest sum
 for c in a b; do
   git clone -q --no-hardlinks "$repo" "$work/$c"
+  git -C "$work/$c" checkout -q --detach "$rev"
   start=$(date +%s)
   env=()
   [ "$c" = a ] || [ "${IMAGE_REPRO_COLD:-0}" != 1 ] || env=(GOCACHE="$work/gocache")
@@ -22,7 +24,7 @@ for c in a b; do
   echo "image-repro: clone $c: index ${digest[$c]}, archive sha256:${sum[$c]} ($(( $(date +%s) - start ))s)"
 done
 if [ "${digest[a]}" != "${digest[b]}" ] || [ "${sum[a]}" != "${sum[b]}" ]; then
-  echo "image-repro: two builds of $(git -C "$repo" rev-parse --short HEAD) differ" >&2
+  echo "image-repro: two builds of $rev differ" >&2
   exit 1
 fi
 echo "image-repro: reproducible"
