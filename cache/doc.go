@@ -42,7 +42,7 @@
 //
 // Entries are named by a hash of the key. The payload carries the key, the
 // fingerprint, creation and expiry times and a kind (value, empty lookup,
-// failure), and ends in a CRC-32C of the rest; anything that does not
+// failure), and ends in the first four bytes of the SHA-256 of the rest; anything that does not
 // decode exactly or fails the checksum (a value damaged in place), names another key, has
 // another fingerprint, has expired, or claims to be created in the future (a
 // clock that went back) is a miss, and the fetch that follows replaces it.

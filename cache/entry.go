@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"hash/crc32"
-	"sync"
 	"time"
 )
 
@@ -20,8 +18,9 @@ const (
 
 const (
 	entryMagic = "ncpc"
-	// entryVersion 2 added the checksum; version 1 entries are misses.
-	entryVersion = 2
+	// entryVersion 2 added the checksum, 3 made it SHA-256's; older
+	// entries are misses.
+	entryVersion = 3
 	// headerSize is magic, version, kind, created, expires.
 	headerSize = len(entryMagic) + 1 + 1 + 8 + 8
 	// maxPayload is the largest payload of a "user" key (32767 bytes); a
@@ -29,14 +28,18 @@ const (
 	maxPayload = 32767
 	// maxFailureText keeps a remembered error message short.
 	maxFailureText = 1024
-	// checksumSize is the CRC-32C that ends every payload.
+	// checksumSize is the part of the payload's SHA-256 that ends it.
 	checksumSize = 4
 )
 
-// castagnoli is built on first use: building the table at package init
-// cost every plugin start about 0.15 ms, and most starts never touch the
-// cache.
-var castagnoli = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
+// checksum is the first bytes of the payload's SHA-256. Not CRC-32C:
+// hash/crc32 builds a 1 KiB table at every start, and its Castagnoli table
+// takes 0.25 ms to build on first use, which every cached answer paid;
+// crypto/sha256 is linked anyway and needs no table.
+func checksum(b []byte) uint32 {
+	sum := sha256.Sum256(b)
+	return binary.BigEndian.Uint32(sum[:checksumSize])
+}
 
 // entry is what one cache key holds. Key and fingerprint are stored inside the
 // payload, not only hashed into its name, so that a foreign key or a hash
@@ -68,7 +71,7 @@ func (e *entry) encode() []byte {
 	b = binary.AppendUvarint(b, uint64(len(e.fingerprint)))
 	b = append(b, e.fingerprint...)
 	b = append(b, e.data...)
-	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli()))
+	return binary.BigEndian.AppendUint32(b, checksum(b))
 }
 
 var errBadEntry = errors.New("not a cache entry of this version")
@@ -84,7 +87,7 @@ func decodeEntry(b []byte) (entry, error) {
 		return e, errBadEntry
 	}
 	b, sum := b[:len(b)-checksumSize], b[len(b)-checksumSize:]
-	if binary.BigEndian.Uint32(sum) != crc32.Checksum(b, castagnoli()) {
+	if binary.BigEndian.Uint32(sum) != checksum(b) {
 		return e, errBadEntry
 	}
 	if len(b) < headerSize || string(b[:4]) != entryMagic || b[4] != entryVersion {

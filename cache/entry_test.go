@@ -3,7 +3,6 @@ package cache
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/crc32"
 	"testing"
 	"time"
 )
@@ -34,7 +33,7 @@ func TestDecodeEntryRejects(t *testing.T) {
 	// structure; "damaged value" tests the checksum.
 	reseal := func(b []byte) []byte {
 		b = append([]byte(nil), b...)
-		return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli()))
+		return binary.BigEndian.AppendUint32(b, checksum(b))
 	}
 	body := good[:len(good)-checksumSize]
 	mutate := func(f func(b []byte) []byte) []byte { return reseal(f(append([]byte(nil), body...))) }

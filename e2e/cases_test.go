@@ -42,6 +42,8 @@ var Cases = []Case{
 	{"podman-auth-two-namespaces-run", casePodmanNamespaces},
 	{"burst-on-helper-costs-one-call", caseHelperBurst},
 	{"helper-rotated-password-next-pull-runs", caseHelperRotation},
+	// cases_deadline_test.go
+	{"hung-helpers-still-answer-runs", caseHungHelpersStillAnswer},
 }
 
 const (

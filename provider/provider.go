@@ -130,109 +130,46 @@ const reapGrace = 2 * time.Second
 
 // Resolve asks the sources in order for image, a normalized image: the
 // first source with a credential answers. Sources are asked one after
-// another, except that a source still running after HedgeAfter has the
-// next started alongside it, so that a hanging source does not hold back
-// the sources after it: when ctx's deadline comes, the first of the
-// sources that did answer with a credential answers, and each source
-// before it that was still running is a step with ErrCutShort. The answer
-// never waits for a source after the one that answers, and those still
-// running are cancelled before Resolve returns.
+// another on the calling goroutine (a store of files costs no goroutine),
+// except that a source still running after HedgeAfter has the next started
+// alongside it, and so on, so that a hanging source does not hold back the
+// sources after it. When ctx's deadline comes, the first of the sources
+// that did answer with a credential answers, and each source before it
+// that was still running is a step with ErrCutShort. The answer never
+// waits for a source after the one that answers, and those still running
+// are cancelled before Resolve returns.
+//
+// Sources get ctx's deadline: what they run (a credential helper) is
+// killed then, so a source that blocks only on what honours its context
+// returns by the deadline. (One blocked elsewhere, such as the node-local
+// cache's lock, bounded by its own timeout, delays the answer by as much.)
 func (s *Store) Resolve(ctx context.Context, image string) Answer {
 	a := Answer{Image: image, CacheKeyType: CacheKeyImage}
-	n := len(s.Sources)
-	// The lookups end when Resolve does, not at the deadline itself: the
-	// deadline is Resolve's to observe, so that what a source still running
-	// then does on its way out is never taken for its answer.
-	lookups, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	type outcome struct {
-		res   Result
-		err   error
-		done  chan struct{}
-		start time.Time
-	}
-	outs := make([]outcome, n)
-	started := 0
-	var wg sync.WaitGroup
-	start := func() {
-		i := started
-		started++
-		outs[i].done, outs[i].start = make(chan struct{}), time.Now()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(outs[i].done)
-			outs[i].res, outs[i].err = s.Sources[i].Lookup(lookups, image)
-		}()
-	}
-	finished := func(i int) bool {
-		select {
-		case <-outs[i].done:
-			return true
-		default:
-			return false
-		}
-	}
+	lookups, cancel := context.WithCancel(ctx)
+	r := &resolution{ctx: ctx, lookups: lookups, sources: s.Sources, image: image, outs: make([]outcome, len(s.Sources))}
 	defer func() {
 		cancel()
-		stopped := make(chan struct{})
-		go func() { wg.Wait(); close(stopped) }()
-		t := time.NewTimer(reapGrace)
-		defer t.Stop()
-		select {
-		case <-stopped:
-		case <-t.C:
-		}
+		r.stop()
 	}()
-
-	expired := ctx.Err() != nil
-	// wait waits for source i, starting later sources as it goes: the next
-	// one when the last one started has finished or has run HedgeAfter.
-	wait := func(i int) {
-		for !expired && !finished(i) {
-			last := started - 1
-			var hedge <-chan time.Time
-			if started < n {
-				if finished(last) {
-					start()
-					continue
-				}
-				d := HedgeAfter - time.Since(outs[last].start)
-				if d <= 0 {
-					start()
-					continue
-				}
-				t := time.NewTimer(d)
-				hedge = t.C
-				defer t.Stop()
-			}
-			select {
-			case <-outs[i].done:
-			case <-outs[last].done:
-			case <-hedge:
-			case <-ctx.Done():
-				expired = true
-			}
-		}
-	}
 	pathScoped := false
-	for i := 0; i < n; i++ {
-		if !expired && i == started {
-			start()
-		}
-		wait(i)
-		name := s.Sources[i].Name()
-		switch {
-		case i < started && finished(i):
-			res, err := outs[i].res, outs[i].err
+	for i, src := range s.Sources {
+		name := src.Name()
+		res, err, state := r.ask(i)
+		switch state {
+		case answered:
+			if err != nil && ctx.Err() != nil && !errors.Is(err, ErrCutShort) {
+				// It gave up because the deadline came.
+				err = fmt.Errorf("%s: %w: %w", name, ErrCutShort, err)
+			}
 			a.Steps = append(a.Steps, Step{Source: name, Result: res, Err: err})
 			pathScoped = pathScoped || res.PathScoped
 			if len(res.Credentials) > 0 {
 				a.Source = name
 				a.Credentials = append([]Credential(nil), res.Credentials...)
 			}
-		case i < started:
-			a.Steps = append(a.Steps, Step{Source: name, Err: fmt.Errorf("%s: %w after %s", name, ErrCutShort, time.Since(outs[i].start).Round(time.Millisecond))})
-		default:
+		case running:
+			a.Steps = append(a.Steps, Step{Source: name, Err: fmt.Errorf("%s: %w after %s", name, ErrCutShort, time.Since(r.outs[i].start).Round(time.Millisecond))})
+		case notStarted:
 			a.Steps = append(a.Steps, Step{Source: name, Result: Result{Notes: []string{"not consulted: the run's deadline had passed"}}})
 		}
 		if len(a.Credentials) > 0 {
@@ -250,6 +187,150 @@ func (s *Store) Resolve(ctx context.Context, image string) Answer {
 		a.CacheDuration = s.CacheDuration
 	}
 	return a
+}
+
+// resolution is one Resolve: which sources have started, on which
+// goroutine, and what they said.
+type resolution struct {
+	ctx     context.Context // the run's: its deadline ends the waiting
+	lookups context.Context // the sources': cancelled when Resolve returns
+	sources []Source
+	image   string
+	outs    []outcome
+
+	mu      sync.Mutex
+	started int  // sources [0, started) have started
+	closed  bool // Resolve is done: nothing more starts
+	wg      sync.WaitGroup
+}
+
+type outcome struct {
+	res   Result
+	err   error
+	done  chan struct{}
+	start time.Time
+}
+
+type lookupState int
+
+const (
+	answered lookupState = iota
+	running
+	notStarted
+)
+
+// ask returns what source i said, asking it on this goroutine unless it
+// has been started alongside an earlier one, and waiting for it at most
+// until the run's deadline.
+func (r *resolution) ask(i int) (Result, error, lookupState) {
+	r.mu.Lock()
+	inline := i == r.started && r.ctx.Err() == nil && !r.closed
+	if inline {
+		r.claim(i)
+	}
+	started := i < r.started
+	r.mu.Unlock()
+	if !started {
+		return Result{}, nil, notStarted
+	}
+	o := &r.outs[i]
+	if inline {
+		// While it runs, a hedger starts the sources after it, one per
+		// HedgeAfter or as soon as the last one finished.
+		stop := make(chan struct{})
+		hedger := time.AfterFunc(HedgeAfter, func() { r.hedge(stop) })
+		o.res, o.err = r.sources[i].Lookup(r.lookups, r.image)
+		close(o.done)
+		if !hedger.Stop() {
+			close(stop)
+		}
+		return o.res, o.err, answered
+	}
+	r.hedge(o.done)
+	select {
+	case <-o.done:
+		return o.res, o.err, answered
+	default:
+		return Result{}, nil, running
+	}
+}
+
+// claim marks source i started; r.mu is held.
+func (r *resolution) claim(i int) {
+	r.started = i + 1
+	r.outs[i].done, r.outs[i].start = make(chan struct{}), time.Now()
+}
+
+// hedge keeps starting the sources after the last one started, each on a goroutine of
+// its own, until done closes or the run's deadline comes: the next one
+// when the last one started has finished or has run for HedgeAfter.
+func (r *resolution) hedge(done <-chan struct{}) {
+	for r.ctx.Err() == nil {
+		r.mu.Lock()
+		if r.closed || r.started >= len(r.sources) {
+			r.mu.Unlock()
+			break // nothing more to start: wait for done alone
+		}
+		last := &r.outs[r.started-1]
+		select {
+		case <-last.done:
+			r.startNext()
+			r.mu.Unlock()
+			continue
+		default:
+		}
+		d := HedgeAfter - time.Since(last.start)
+		if d <= 0 {
+			r.startNext()
+			r.mu.Unlock()
+			continue
+		}
+		r.mu.Unlock()
+		t := time.NewTimer(d)
+		select {
+		case <-done:
+			t.Stop()
+			return
+		case <-r.ctx.Done():
+		case <-last.done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	select {
+	case <-done:
+	case <-r.ctx.Done():
+	}
+}
+
+// startNext starts the next source on a goroutine; r.mu is held.
+func (r *resolution) startNext() {
+	j := r.started
+	r.claim(j)
+	o := &r.outs[j]
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer close(o.done)
+		o.res, o.err = r.sources[j].Lookup(r.lookups, r.image)
+	}()
+}
+
+// stop waits, at most reapGrace, for the sources started alongside to
+// return once cancelled: a cancelled helper is killed at once. No source
+// is started after it.
+func (r *resolution) stop() {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	stopped := make(chan struct{})
+	go func() { r.wg.Wait(); close(stopped) }()
+	t := time.NewTimer(reapGrace)
+	defer t.Stop()
+	select {
+	case <-stopped:
+	case <-t.C:
+	}
 }
 
 func anyPathScoped(creds []Credential) bool {

@@ -9,8 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"k8s.io/klog/v2"
-
+	"github.com/node-credential-provider/node-credential-provider/internal/vlog"
 	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/assemble"
 	"github.com/node-credential-provider/node-credential-provider/provider/credhelper"
@@ -142,9 +141,9 @@ func runExport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if err != nil {
 			return usageErr("%v", err)
 		}
-		if klog.V(4).Enabled() {
+		if vlog.V(4).Enabled() {
 			for _, n := range col.Notes {
-				klog.Infof("%s", n)
+				vlog.Infof("%s", n)
 			}
 		}
 		for _, p := range col.Problems {
@@ -189,7 +188,7 @@ func runExport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
 		return exitError
 	}
-	klog.V(2).Infof("wrote %d Secret(s) %q with %d registries", len(secrets), f.name, len(entries))
+	vlog.V(2).Infof("wrote %d Secret(s) %q with %d registries", len(secrets), f.name, len(entries))
 	return exitOK
 }
 

@@ -4,17 +4,14 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 
-	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
-	"k8s.io/component-base/version"
-	"k8s.io/klog/v2"
 
+	"github.com/node-credential-provider/node-credential-provider/internal/vlog"
 	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/credhelper"
 	"github.com/node-credential-provider/node-credential-provider/provider/plugin"
@@ -41,12 +38,10 @@ func main() {
 }
 
 // run is the whole program but the process: its output goes to stdout and
-// stderr, klog's included, and its result is the exit code.
+// stderr, our log lines included, and its result is the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	// klog formats its lines as always (headers, -v) and hands them to
-	// this run's stderr instead of the process's.
-	klog.SetLoggerWithOptions(logr.Discard(), klog.WriteKlogBuffer(func(line []byte) { _, _ = stderr.Write(line) }))
-	defer klog.Flush()
+	// Log lines go to this run's stderr, not necessarily the process's.
+	vlog.SetOutput(stderr)
 	if len(args) > 0 {
 		switch args[0] {
 		case "explain":
@@ -100,11 +95,7 @@ func newFlagSet(cmd string, stderr io.Writer) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(cmd, pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.SortFlags = false
-	gfs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	klog.InitFlags(gfs)
-	v := gfs.Lookup("v")
-	v.Usage = "log verbosity on stderr: 2 shows each decision, 4 each source; no level prints a secret"
-	fs.AddGoFlag(v)
+	fs.VarP(vlog.Verbosity(), "v", "v", "log verbosity on stderr: 2 shows each decision, 4 each source; no level prints a secret")
 	return fs
 }
 
@@ -172,32 +163,32 @@ func runPlugin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // it.
 func logOutcome(a *provider.Answer, o provider.Outcome) {
 	for _, w := range o.Warnings {
-		klog.Warningf("%s", w)
+		vlog.Warningf("%s", w)
 	}
 	for _, n := range o.Notes {
-		klog.Infof("%s", n)
+		vlog.Infof("%s", n)
 	}
 	if a == nil {
 		return
 	}
-	if klog.V(4).Enabled() {
+	if vlog.V(4).Enabled() {
 		for _, s := range a.Steps {
 			for _, n := range s.Result.Notes {
 				if line := s.Source + ": " + n; !slices.Contains(o.Notes, line) {
-					klog.Infof("%s", line)
+					vlog.Infof("%s", line)
 				}
 			}
 		}
 	}
-	if klog.V(2).Enabled() {
+	if vlog.V(2).Enabled() {
 		keys := make([]string, len(a.Credentials))
 		for i, c := range a.Credentials {
 			keys[i] = c.Key
 		}
 		if len(keys) == 0 {
-			klog.Infof("image %s: no credentials in %d sources", a.Image, len(a.Steps))
+			vlog.Infof("image %s: no credentials in %d sources", a.Image, len(a.Steps))
 		} else {
-			klog.Infof("image %s: %d credentials from %s under keys %v, cacheKeyType %s, cacheDuration %s", a.Image, len(keys), a.Source, keys, a.CacheKeyType, a.CacheDuration)
+			vlog.Infof("image %s: %d credentials from %s under keys %v, cacheKeyType %s, cacheDuration %s", a.Image, len(keys), a.Source, keys, a.CacheKeyType, a.CacheDuration)
 		}
 	}
 }
@@ -209,15 +200,4 @@ func isTerminal(r io.Reader) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-func runVersion(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("version", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	v := version.Get()
-	fmt.Fprintf(stdout, "%s %s (commit %s, built %s, %s %s)\n", name, v.GitVersion, v.GitCommit, v.BuildDate, v.GoVersion, v.Platform)
-	return exitOK
 }

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"k8s.io/klog/v2"
 
 	"github.com/node-credential-provider/node-credential-provider/config"
+	"github.com/node-credential-provider/node-credential-provider/internal/vlog"
 	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/assemble"
 	"github.com/node-credential-provider/node-credential-provider/provider/plugin"
@@ -135,7 +135,7 @@ func (o *sourceOptions) resolve(cfg *config.Config, req *plugin.Request, image s
 // resolveFor answers image for id, as plugin mode and explain do.
 func (o *sourceOptions) resolveFor(cfg *config.Config, image string, id scope.Identity) provider.Answer {
 	if id.HasToken {
-		klog.V(2).Infof("image %s requested for %s", image, id)
+		vlog.V(2).Infof("image %s requested for %s", image, id)
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), processStart.Add(o.deadline))
 	defer cancel()

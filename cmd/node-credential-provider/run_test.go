@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/klog/v2"
+	"github.com/node-credential-provider/node-credential-provider/internal/vlog"
 )
 
 // runInProcess calls run as main does, in this process, with env
@@ -42,17 +41,12 @@ func runInProcess(t *testing.T, env []string, stdin string, args ...string) resu
 	return result{code, out.String(), errb.String()}
 }
 
-// resetKlog undoes what a run's flags set in klog's global state.
+// resetKlog undoes what a run's flags and output set in vlog's global state.
 func resetKlog(t *testing.T) {
-	fs := flag.NewFlagSet("reset", flag.ContinueOnError)
-	klog.InitFlags(fs)
-	for _, f := range []string{"v=0", "vmodule="} {
-		k, v, _ := strings.Cut(f, "=")
-		if err := fs.Set(k, v); err != nil {
-			t.Fatal(err)
-		}
+	if err := vlog.Verbosity().Set("0"); err != nil {
+		t.Fatal(err)
 	}
-	klog.ClearLogger()
+	vlog.SetOutput(os.Stderr)
 }
 
 // klogVarying is the part of a klog header that differs between two runs

@@ -6,10 +6,9 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/klog/v2"
-
 	"github.com/node-credential-provider/node-credential-provider/cache"
 	"github.com/node-credential-provider/node-credential-provider/config"
+	"github.com/node-credential-provider/node-credential-provider/internal/vlog"
 	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/credhelper"
 	"github.com/node-credential-provider/node-credential-provider/provider/scope"
@@ -146,7 +145,7 @@ func newCache(c *config.Cache) credhelper.Cacher {
 	return &lazyCache{opts: cache.Options{
 		Dir:         c.Dir,
 		NegativeTTL: c.NegativeTTLValue(),
-		Warn:        func(err error) { klog.Warningf("node-local cache: %v; asking helpers directly", err) },
+		Warn:        func(err error) { vlog.Warningf("node-local cache: %v; asking helpers directly", err) },
 	}}
 }
 
@@ -160,7 +159,7 @@ type lazyCache struct {
 func (l *lazyCache) Do(key, fingerprint string, fetch func() ([]byte, time.Duration, error)) ([]byte, time.Duration, error) {
 	l.once.Do(func() {
 		if l.c, l.err = cache.Open(l.opts); l.err != nil {
-			klog.Warningf("node-local cache: %v; asking helpers directly", l.err)
+			vlog.Warningf("node-local cache: %v; asking helpers directly", l.err)
 		}
 	})
 	if l.err != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/node-credential-provider/node-credential-provider/config"
@@ -90,4 +91,26 @@ type notLister struct{}
 func (notLister) Name() string { return "cannot list" }
 func (notLister) Lookup(context.Context, string) (provider.Result, error) {
 	return provider.Result{}, nil
+}
+
+// validate never looks up a helper name that is a path, and says why.
+func TestCheckRefusesHelperPaths(t *testing.T) {
+	dir := t.TempDir()
+	docker := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(docker, []byte(`{"auths":{},"credHelpers":{"r.io":"../../../bin/sh"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Parse([]byte(head + "sources: [{dockerConfig: {paths: [" + docker + "]}}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var problems []string
+	for _, f := range Check(c, dir) {
+		if f.Problem {
+			problems = append(problems, f.Text)
+		}
+	}
+	if len(problems) != 1 || !strings.Contains(problems[0], `"../../../bin/sh" is not a helper name`) {
+		t.Errorf("problems %q", problems)
+	}
 }

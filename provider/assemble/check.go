@@ -36,7 +36,10 @@ func Check(cfg *config.Config, kubeletRootDir string) []Finding {
 	names := sortedKeys(c.helpers)
 	for _, h := range names {
 		bin := "docker-credential-" + h
-		if p, err := exec.LookPath(bin); err != nil {
+		if err := provider.CheckHelperName(h); err != nil {
+			// Never looked up: a name with a slash would be a path.
+			c.fail("helper named by %s: %v", c.helpers[h], err)
+		} else if p, err := exec.LookPath(bin); err != nil {
 			c.fail("helper %q (named by %s): %s is not on PATH", h, c.helpers[h], bin)
 		} else {
 			c.ok("helper %q (named by %s): %s", h, c.helpers[h], p)

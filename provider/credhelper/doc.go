@@ -4,10 +4,12 @@
 // helper named in our configuration as a provider.Source.
 //
 // The kubelet runs us on every pull and kills us after a minute, so a helper
-// is never trusted to behave: it runs with a timeout, in its own process
-// group (killed as a whole, so no grandchild keeps our pipes open), with an
-// environment we choose rather than the kubelet's, and with its output
-// bounded. What a helper prints on success may be a secret and never appears
+// is never trusted to behave: it runs with a timeout and within the run's
+// deadline (the context), in its own process group (killed as a whole when
+// the call ends, so no grandchild keeps our pipes open or outlives the
+// call), dies with us (parent-death signal, and the reaper for its group:
+// reaper.go), with an environment we choose rather than the kubelet's, and
+// with its output bounded. What a helper prints on success may be a secret and never appears
 // in an error; a failing helper's short one-line message may, with the words
 // that look like secrets redacted (some helpers repeat what they could not use).
 //

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -30,9 +31,18 @@ func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("timed out after %s", e.After)
 }
 
+// Unwrap is provider.ErrCutShort when the run's deadline came first.
+func (e *TimeoutError) Unwrap() error {
+	if e.RunDeadline {
+		return provider.ErrCutShort
+	}
+	return nil
+}
+
 // ErrOutputTooLarge is returned by Exec's programs when a helper printed
-// more than MaxOutput bytes.
-var ErrOutputTooLarge = fmt.Errorf("printed more than %d KiB", MaxOutput>>10)
+// more than MaxOutput bytes. (errors.New, not fmt.Errorf: a package-level
+// Errorf runs fmt on every start.)
+var ErrOutputTooLarge = errors.New("printed more than " + strconv.Itoa(MaxOutput>>10) + " KiB")
 
 // ExitError is returned by Exec's programs when a helper failed. Message is
 // the helper's own one-line error from stderr, already shortened, or empty.

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"syscall"
 
-	"k8s.io/klog/v2"
+	"github.com/node-credential-provider/node-credential-provider/internal/vlog"
 )
 
 // The parent-death signal reaches a helper, not what the helper started: a
@@ -64,33 +64,36 @@ func tellReaper(op byte, pgid int) {
 	}
 	// One short line is one atomic pipe write.
 	if _, err := fmt.Fprintf(reaper.w, "%c%d\n", op, pgid); err != nil {
-		klog.V(2).Infof("helper reaper: %v", err)
+		vlog.V(2).Infof("helper reaper: %v", err)
 	}
 }
 
+// startReaper makes the pipe and starts the reaper on it in the
+// background: what we write is buffered in the pipe until it reads, so the
+// helper that made us start it does not wait for it.
 func startReaper(argv []string) *os.File {
 	r, w, err := os.Pipe()
 	if err != nil {
-		klog.Warningf("helper reaper not started: %v; helpers still die with us, what they start might not", err)
+		vlog.Warningf("helper reaper not started: %v; helpers still die with us, what they start might not", err)
 		return nil
 	}
-	defer r.Close()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdin = r
-	// Stdout and stderr stay /dev/null: the kubelet reads ours to EOF, and
-	// the reaper outlives us for a moment.
-	cmd.Env = []string{}
-	// Its own process group: a terminal's ^C for a person's command reaches
-	// us and not the reaper, which then does its work.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		w.Close()
-		klog.Warningf("helper reaper not started: %v; helpers still die with us, what they start might not", err)
-		return nil
-	}
-	// Never waited for: it exits after us. Its pid is not reused while we
-	// live (an unwaited child stays a zombie).
-	_ = cmd.Process.Release()
+	go func() {
+		defer r.Close()
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Stdin = r
+		// Stdout and stderr stay /dev/null: the kubelet reads ours to EOF,
+		// and the reaper outlives us for a moment.
+		cmd.Env = []string{}
+		// Its own process group: a terminal's ^C for a person's command
+		// reaches us and not the reaper, which then does its work.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			vlog.Warningf("helper reaper not started: %v; helpers still die with us, what they start might not", err)
+			return
+		}
+		// Never waited for: it exits after us, when the pipe closes.
+		_ = cmd.Process.Release()
+	}()
 	return w
 }
 
