@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -97,4 +99,20 @@ func runInstall(cmd string, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// validateInstall is install's one way into validate's checks
+// (install.Validator): the staged result gets the checks validate makes.
+func validateInstall(s install.Staged, w io.Writer) int {
+	v := &validation{out: w}
+	if s.ProviderName == "" {
+		// Uninstall: what remains must still be a config the kubelet takes.
+		v.kubelet(s.KubeletConfig, "", "", nil, false, nil)
+		return v.problems
+	}
+	fset := newFlagSet("validate", io.Discard)
+	var so sourceOptions
+	so.register(fset)
+	v.all(s.KubeletConfig, s.ProviderName, s.BinDir, &so, fset, true, s.Args, s.OnHost)
+	return v.problems
 }
