@@ -9,13 +9,31 @@ export CGO_ENABLED := 0
 export GOFLAGS := -buildvcs=false
 
 COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+REVISION := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 VERSION  ?= $(shell git describe --tags --match 'v*' --dirty 2>/dev/null || echo v0.1.0-dev+$(COMMIT))
-BUILT    := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+# Every time stamp we write (the binary's buildDate, the image's) is the last commit's, or SOURCE_DATE_EPOCH
+# when set: two builds of one commit are then byte for byte the same (https://reproducible-builds.org).
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+export SOURCE_DATE_EPOCH
+BUILT    := $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u -r $(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
 # The version is stamped into plain variables of package main (cmd/node-credential-provider/version.go), not
 # k8s.io/component-base/version, whose init costs every plugin run (README, Measured).
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILT)
 
-.PHONY: build demo test unit lint e2e e2e-kind kind-config keyring-parity bench fuzz kubectl-golden clean
+DIST     := dist
+# release: one binary per platform. Windows runs only files with an extension it knows, and the kubelet's
+# exec.LookPath(<bin dir>/<provider name>) finds node-credential-provider.exe there by PATHEXT: keep the .exe.
+RELEASE_PLATFORMS := linux/amd64 linux/arm64 windows/amd64
+release_bin = $(DIST)/release/node-credential-provider-$(subst /,-,$(1))$(if $(findstring windows,$(1)),.exe)
+RELEASE_BINS := $(foreach p,$(RELEASE_PLATFORMS),$(call release_bin,$(p)))
+# image: the linux binaries of the release in an OCI image, built without a Docker daemon (tools/image).
+IMAGE     ?= ghcr.io/node-credential-provider/node-credential-provider
+IMAGE_TAG ?= $(subst +,-,$(VERSION))
+IMAGE_PLATFORMS := linux/amd64 linux/arm64
+NCP_IMAGE := bin/ncp-image
+
+.PHONY: build demo test unit lint e2e e2e-kind kind-config keyring-parity bench fuzz kubectl-golden clean release image \
+        image-push image-check cross FORCE
 
 ## build: a static, stripped, version-stamped binary in bin/
 build:
@@ -25,8 +43,9 @@ build:
 demo: build
 	scripts/demo.sh $(BIN)
 
-## test: formatting, vet, unit tests, the demo, the end-to-end suite, matching against the kubelet's keyring, the kind config
-test: lint unit keyring-parity kind-config demo e2e
+## test: formatting, vet, unit tests, the demo, the end-to-end suite, matching against the kubelet's keyring, the kind config,
+## the image's tests and reproducibility
+test: lint unit image-check keyring-parity kind-config demo e2e
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -79,5 +98,52 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./provider/match ./provider/plugin ./cache
 	$(GO) run ./cmd/ncp-bench -runs $(BENCHRUNS) -ldflags '$(LDFLAGS)' $(if $(BENCHBASE),-base '$(BENCHBASE)')
 
+## release: node-credential-provider-<os>-<arch> for $(RELEASE_PLATFORMS) in dist/release, with SHA256SUMS;
+## the linux/amd64 one must answer the demo's requests here
+release: $(RELEASE_BINS)
+	cd $(DIST)/release && sha256sum $(notdir $(RELEASE_BINS)) > SHA256SUMS && sha256sum --quiet -c SHA256SUMS
+	scripts/demo.sh $(call release_bin,linux/amd64) >/dev/null
+	@cat $(DIST)/release/SHA256SUMS
+
+# One rule per platform binary; go build's own cache makes a rebuild cheap, so it always runs (FORCE).
+$(DIST)/release/node-credential-provider-%: FORCE
+	@mkdir -p $(@D)
+	GOOS=$(word 1,$(subst -, ,$(basename $*))) GOARCH=$(word 2,$(subst -, ,$(basename $*))) \
+	  $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ $(PKG)
+
+$(NCP_IMAGE): FORCE
+	cd tools/image && $(GO) build -trimpath -o ../../$(NCP_IMAGE) .
+
+## image: OCI image $(IMAGE):$(IMAGE_TAG) for $(IMAGE_PLATFORMS) as an OCI layout (dist/image/oci) and one tar
+## file (dist/image/node-credential-provider.oci.tar); prints the index digest, the same for the same commit
+image: $(NCP_IMAGE) $(foreach p,$(IMAGE_PLATFORMS),$(call release_bin,$(p)))
+	@mkdir -p $(DIST)/image
+	$(NCP_IMAGE) build $(foreach p,$(IMAGE_PLATFORMS),--platform $(p)=$(call release_bin,$(p))) \
+	  --name $(IMAGE) --tag $(IMAGE_TAG) --version $(VERSION) --revision $(REVISION) \
+	  --layout $(DIST)/image/oci --archive $(DIST)/image/node-credential-provider.oci.tar > $(DIST)/image/digest
+	@echo "$(IMAGE):$(IMAGE_TAG)@$$(cat $(DIST)/image/digest)"
+
+## image-push: push the image to IMAGE_REF (default $(IMAGE):$(IMAGE_TAG)); PUSH_FLAGS takes ncp-image push's
+## --username/--password-stdin/--password-file/--ca-file/--plain-http (without them, docker's config answers)
+IMAGE_REF ?= $(IMAGE):$(IMAGE_TAG)
+image-push: image
+	$(NCP_IMAGE) push --layout $(DIST)/image/oci --to $(IMAGE_REF) $(PUSH_FLAGS)
+
+## cross: for windows/amd64 and linux/arm64, go vet and every unit test compiled and linked (go test -c). They
+## cannot run here: no Windows or arm64 machine, and Debian's wine (8.0) lacks the bcryptprimitives.dll Go needs.
+CROSS_PLATFORMS := windows/amd64 linux/arm64
+cross:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; for p in $(CROSS_PLATFORMS); do \
+	  echo "GOOS=$${p%/*} GOARCH=$${p#*/} go vet ./... && go test -c ./..."; \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) vet ./...; \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) test -c -o "$$tmp/" ./...; \
+	  echo "  $$(ls "$$tmp" | wc -l) test binaries"; rm -f "$$tmp"/*; \
+	done
+
+## image-check: the image's unit tests, and `make image` from two clones of HEAD gives the same digest
+image-check:
+	cd tools/image && $(GO) vet ./... && $(GO) test -count=1 ./...
+	scripts/image-repro.sh
+
 clean:
-	rm -rf bin
+	rm -rf bin $(DIST)

@@ -35,8 +35,9 @@ phase install-deps "$here/install-deps.sh"
 # shellcheck disable=SC2317  # called through phase
 build_kube() {
   local out targets=(kubelet)
-  # The control-plane cases need an API server too (NCP_E2E_CONTROL_PLANE=0 skips them).
-  [ "${NCP_E2E_CONTROL_PLANE:-1}" = 0 ] || targets+=(kube-apiserver etcd)
+  # The control-plane cases need an API server too (NCP_E2E_CONTROL_PLANE=0 skips them), and the deploy case
+  # the controller-manager (DaemonSet, Job) and the scheduler (DaemonSet pods).
+  [ "${NCP_E2E_CONTROL_PLANE:-1}" = 0 ] || targets+=(kube-apiserver etcd kube-controller-manager kube-scheduler)
   out="$("$here/tools/kube/build.sh" "${targets[@]}")" || return 1
   NCP_E2E_KUBE_BIN="$(tail -n1 <<<"$out")"
   export NCP_E2E_KUBE_BIN

@@ -1,3 +1,5 @@
+//go:build linux
+
 package install
 
 import (
@@ -30,9 +32,17 @@ const (
 	healthzInterval = 500 * time.Millisecond
 )
 
+// hostPATH is the PATH of a restart command run in the host's root.
+const hostPATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 // Restarter restarts the kubelet and waits until it is healthy.
 type Restarter struct {
-	Command    string // run with /bin/sh -c
+	Command string // run with /bin/sh -c
+	// Root is the host's / (install's --root). Other than "" or "/", the
+	// command runs chrooted there: it is a host command, run with the host's
+	// own shell and tools, since a container with the host at /host has
+	// neither (our image holds the binary alone). That needs CAP_SYS_CHROOT.
+	Root       string
 	HealthzURL string
 	Timeout    time.Duration // for the command and healthz together
 	Log        io.Writer     // the command's output
@@ -48,6 +58,12 @@ func (r *Restarter) Restart() error {
 	cmd.Stdout, cmd.Stderr = r.Log, r.Log
 	// The whole process group goes when the time is up.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if r.Root != "" && r.Root != "/" {
+		cmd.SysProcAttr.Chroot, cmd.Dir = r.Root, "/"
+		// The container's PATH names its own image's directories; the
+		// command gets the host's usual one.
+		cmd.Env = append(os.Environ(), "PATH="+hostPATH)
+	}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Run(); err != nil {

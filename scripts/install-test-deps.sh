@@ -3,8 +3,9 @@
 # credential helper (provider/dockerconfig TestRealPassHelper): Debian's
 # docker-credential-pass and -secretservice, pass, and gnupg. Idempotent:
 # does nothing when they are all installed. Without them that test skips.
+# busybox-static: install's restart-in-root test (install TestRestartRunsInRoot) needs a static shell to chroot to.
 set -euo pipefail
-packages=(golang-docker-credential-helpers pass gnupg)
+packages=(golang-docker-credential-helpers pass gnupg busybox-static)
 
 missing=()
 for p in "${packages[@]}"; do

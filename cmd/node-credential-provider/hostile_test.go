@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -403,8 +402,6 @@ func kubeletScheme() *runtime.Scheme {
 	return s
 }
 
-// klogLine is the header of a klog line: severity, date, time, pid, file.
-var klogLine = regexp.MustCompile(`^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ [\w.]+:\d+\] `)
 
 func checkHostile(t *testing.T, codecs serializer.CodecFactory, tc hostileCase, r result, verbose bool) {
 	t.Helper()

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -55,7 +57,7 @@ func runInstall(cmd string, args []string, stdout, stderr io.Writer) int {
 	print := fs.Bool("print", false, "show what was found and what would change, as a unified diff, and write nothing")
 	restart := fs.Bool("restart", false, "restart the kubelet when something changed, wait for healthz, roll back if it does not come back")
 	var r install.Restarter
-	fs.StringVar(&r.Command, "restart-command", install.DefaultRestartCommand, "how to restart the kubelet (run with /bin/sh -c); it must return once the old kubelet is stopped")
+	fs.StringVar(&r.Command, "restart-command", install.DefaultRestartCommand, "how to restart the kubelet (run with /bin/sh -c, chrooted into --root when that is not /); it must return once the old kubelet is stopped")
 	fs.StringVar(&r.HealthzURL, "healthz-url", install.DefaultHealthzURL, "the kubelet's healthz")
 	fs.DurationVar(&r.Timeout, "restart-timeout", install.DefaultRestartTimeout, "how long the restart command and healthz may take together")
 	if code, done := parseArgs(fs, name+" "+cmd, installUsage, args, stdout, stderr); done {
@@ -79,7 +81,7 @@ func runInstall(cmd string, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if *restart && !*print {
-		r.Log = stderr
+		r.Log, r.Root = stderr, o.Host.Root
 		runner.Restart = &r
 	}
 	var err error
@@ -97,4 +99,20 @@ func runInstall(cmd string, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// validateInstall is install's one way into validate's checks
+// (install.Validator): the staged result gets the checks validate makes.
+func validateInstall(s install.Staged, w io.Writer) int {
+	v := &validation{out: w}
+	if s.ProviderName == "" {
+		// Uninstall: what remains must still be a config the kubelet takes.
+		v.kubelet(s.KubeletConfig, "", "", nil, false, nil)
+		return v.problems
+	}
+	fset := newFlagSet("validate", io.Discard)
+	var so sourceOptions
+	so.register(fset)
+	v.all(s.KubeletConfig, s.ProviderName, s.BinDir, &so, fset, true, s.Args, s.OnHost)
+	return v.problems
 }

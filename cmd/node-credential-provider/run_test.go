@@ -145,3 +145,7 @@ func TestExportOutputFileInProcess(t *testing.T) {
 		t.Errorf("file content:\n%s", data)
 	}
 }
+
+// klogLine is the header of a klog line: severity, date, time, pid, file (in a file of every OS:
+// hostile_test.go is Linux-only).
+var klogLine = regexp.MustCompile(`^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ [\w.]+:\d+\] `)

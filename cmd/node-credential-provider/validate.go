@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/node-credential-provider/node-credential-provider/config"
-	"github.com/node-credential-provider/node-credential-provider/install"
 	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/assemble"
 )
@@ -93,22 +92,6 @@ func (v *validation) all(kubeletConfig, providerName, binDir string, so *sourceO
 	if prov != nil {
 		v.scoping(cfg, prov)
 	}
-}
-
-// validateInstall is install's one way into validate's checks
-// (install.Validator): the staged result gets the checks validate makes.
-func validateInstall(s install.Staged, w io.Writer) int {
-	v := &validation{out: w}
-	if s.ProviderName == "" {
-		// Uninstall: what remains must still be a config the kubelet takes.
-		v.kubelet(s.KubeletConfig, "", "", nil, false, nil)
-		return v.problems
-	}
-	fset := newFlagSet("validate", io.Discard)
-	var so sourceOptions
-	so.register(fset)
-	v.all(s.KubeletConfig, s.ProviderName, s.BinDir, &so, fset, true, s.Args, s.OnHost)
-	return v.problems
 }
 
 func (v *validation) kubelet(path, providerName, binDir string, so *sourceOptions, useArgs bool, args []string) *config.KubeletProvider {

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/node-credential-provider/node-credential-provider/provider"
@@ -84,10 +83,7 @@ func TestFileErrors(t *testing.T) {
 	write(t, big, secret+strings.Repeat("x", MaxFileSize))
 	exact := filepath.Join(dir, "exact")
 	write(t, exact, strings.Repeat("y", MaxFileSize))
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	fifo := notRegularFile(t, dir)
 	empty := filepath.Join(dir, "empty")
 	write(t, empty, "\n")
 	for _, tc := range []struct {
