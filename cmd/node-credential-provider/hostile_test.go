@@ -402,7 +402,6 @@ func kubeletScheme() *runtime.Scheme {
 	return s
 }
 
-
 func checkHostile(t *testing.T, codecs serializer.CodecFactory, tc hostileCase, r result, verbose bool) {
 	t.Helper()
 	short := func(s string) string {
