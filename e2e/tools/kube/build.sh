@@ -2,7 +2,11 @@
 # Builds Kubernetes binaries (and etcd) from the Go module proxy into a cache
 # folder keyed by version, and skips any binary that is already there.
 #
-#   e2e/tools/kube/build.sh [kubelet] [kube-apiserver] [etcd]   (default: kubelet)
+#   e2e/tools/kube/build.sh [TARGET...]   (default: kubelet)
+#
+# Targets: kubelet kube-apiserver etcd (the host e2e suite), and kubeadm
+# kubectl kube-controller-manager kube-scheduler kube-proxy (with the first
+# three, the kind node image: e2e/kind/node-image/build.sh).
 #
 # Prints the cache folder on the last line of stdout. The default GOCACHE and
 # GOMODCACHE are used on purpose: a reused machine then relinks in seconds.
@@ -30,16 +34,17 @@ done
 
 for t in "${targets[@]}"; do
   case "$t" in
-    kubelet | kube-apiserver) pkg="k8s.io/kubernetes/cmd/$t"; version="$kube_version" ;;
+    kubelet | kube-apiserver | kubeadm | kubectl | kube-controller-manager | kube-scheduler | kube-proxy)
+      pkg="k8s.io/kubernetes/cmd/$t"; version="$kube_version" ;;
     # etcd at the version Kubernetes' go.mod names; its module root is package main.
     etcd) pkg="go.etcd.io/etcd/server/v3"; version="$(modversion go.etcd.io/etcd/server/v3)" ;;
-    *) echo "build.sh: unknown target $t (kubelet, kube-apiserver, etcd)" >&2; exit 2 ;;
+    *) echo "build.sh: unknown target $t (kubelet kube-apiserver etcd kubeadm kubectl kube-controller-manager kube-scheduler kube-proxy)" >&2; exit 2 ;;
   esac
   if [ -x "$out/$t" ]; then
     echo "build.sh: $t present in $out, not rebuilding" >&2
     continue
   fi
-  echo "build.sh: building $t $version into $out (cold: kubelet ~9 min, kube-apiserver ~8 min more, etcd ~1.5 min on 2 cores)" >&2
+  echo "build.sh: building $t $version into $out (cold on 2 cores: kubelet ~9 min, kube-apiserver ~8 min more, etcd ~1.5 min; the five the kind node image adds ~6.5 min, ~2.5 min after the first two)" >&2
   start=$(date +%s)
   # Build to a temporary name and rename, so an interrupted build never leaves
   # a binary that a later run would take as done.
