@@ -74,15 +74,6 @@ for bin in go gcc jq debootstrap; do
   command -v "$bin" >/dev/null || die "$bin is not installed"
 done
 [ -x /usr/bin/docker-credential-pass ] || die "docker-credential-pass is missing (Debian golang-docker-credential-helpers)"
-if ! docker version >/dev/null 2>&1; then
-  # make kind-node-image on its own: the private dockerd, for this build only
-  # (the images stay in its data-root, where e2e/kind/run.sh finds them).
-  say "no docker answers (DOCKER_HOST=${DOCKER_HOST:-unset}): starting the private one (e2e/kind/docker.sh)"
-  env_lines="$("$here/../docker.sh" start)" || die "could not start the private dockerd"
-  while IFS= read -r kv; do export "${kv?}"; done <<<"$env_lines"
-  trap '"$here/../docker.sh" stop' EXIT
-fi
-
 modversion() { # FILE MODULE
   awk -v m="$2" '{ for (i = 1; i < NF; i++) if ($i == m && $(i + 1) ~ /^v[0-9]/) { print $(i + 1); exit } }' "$1"
 }
@@ -94,7 +85,65 @@ registry_image="${NCP_E2E_KIND_REGISTRY_IMAGE:-ncp-e2e.local/registry:2}"
 
 moddir() { (cd "$repo/e2e/tools/kube" && GOFLAGS=-mod=mod go mod download -json "$1" | jq -r .Dir); }
 
-# 1. Go-built parts of the base: containerd, crictl, CNI plugins.
+# 1. The Debian rootfs, with kind's clean-up of its base Dockerfile. It
+# waits on the network and dpkg, the Go builds below on the CPU: it runs in
+# the background while they do.
+# Bump rootfs_recipe when the rootfs steps below change (the key does not
+# hash this script: an edit elsewhere in it must not redo debootstrap).
+rootfs_recipe=1
+rootfs_key="$(strsha "$rootfs_recipe" "$suite" "$mirror" "${packages[@]}")"
+rootfs_tar="$cache/rootfs-$suite-$rootfs_key.tar"
+rootfs_dir="$cache/rootfs.tmp"
+unmount_rootfs() { for m in proc sys dev/pts dev; do umount "$rootfs_dir/$m" 2>/dev/null || true; done; }
+build_rootfs() {
+  local dir="$rootfs_dir"
+  unmount_rootfs
+  rm -rf "$dir"
+  mkdir -p "$cache/debs" # downloaded .debs, kept: a changed package list downloads only what is new
+  debootstrap --cache-dir="$cache/debs" --variant=minbase --include="$(IFS=,; echo "${packages[*]}")" \
+    "$suite" "$dir" "$mirror" || { unmount_rootfs; return 1; }
+  unmount_rootfs
+  # kind's base Dockerfile, after installing packages.
+  find "$dir/lib/systemd/system/sysinit.target.wants/" -name systemd-tmpfiles-setup.service -delete
+  rm -f "$dir"/lib/systemd/system/multi-user.target.wants/* "$dir"/etc/systemd/system/*.wants/* \
+    "$dir"/lib/systemd/system/local-fs.target.wants/* "$dir"/lib/systemd/system/sockets.target.wants/*udev* \
+    "$dir"/lib/systemd/system/sockets.target.wants/*initctl* "$dir"/lib/systemd/system/basic.target.wants/*
+  echo "ReadKMsg=no" >>"$dir/etc/systemd/journald.conf"
+  ln -sf /usr/lib/systemd/systemd "$dir/sbin/init"
+  mkdir -p "$dir/etc/kubernetes/manifests"
+  # What the image need not carry: package caches, the host's resolver.
+  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* "$dir/etc/machine-id" "$dir/etc/resolv.conf"
+  : >"$dir/etc/machine-id"
+  tar -C "$dir" --numeric-owner -cf "$rootfs_tar.tmp" . && mv "$rootfs_tar.tmp" "$rootfs_tar" && rm -rf "$dir"
+}
+rootfs_pid=
+if [ ! -f "$rootfs_tar" ]; then
+  step "debootstrap $suite in the background (cold: ~4 min; log $cache/debootstrap.log)"
+  build_rootfs >"$cache/debootstrap.log" 2>&1 &
+  rootfs_pid=$!
+fi
+# On any exit: no debootstrap left running or mounted, the private dockerd
+# stopped if this script started it.
+on_exit() {
+  if [ -n "$rootfs_pid" ] && kill -0 "$rootfs_pid" 2>/dev/null; then
+    pkill -TERM -P "$rootfs_pid" 2>/dev/null || true
+    kill "$rootfs_pid" 2>/dev/null || true
+    wait "$rootfs_pid" 2>/dev/null || true
+    unmount_rootfs
+  fi
+  [ -z "${env_lines:-}" ] || "$here/../docker.sh" stop
+}
+trap on_exit EXIT
+
+if ! docker version >/dev/null 2>&1; then
+  # make kind-node-image on its own: the private dockerd, for this build only
+  # (the images stay in its data-root, where e2e/kind/run.sh finds them).
+  say "no docker answers (DOCKER_HOST=${DOCKER_HOST:-unset}): starting the private one (e2e/kind/docker.sh)"
+  env_lines="$("$here/../docker.sh" start)" || die "could not start the private dockerd"
+  while IFS= read -r kv; do export "${kv?}"; done <<<"$env_lines"
+fi
+
+# 2. Go-built parts of the base: containerd, crictl, CNI plugins.
 tools="$cache/tools/containerd-$containerd_version-crictl-$crictl_version-cni-$cni_version"
 if [ ! -x "$tools/crictl" ]; then
   step "building containerd $containerd_version, crictl $crictl_version, CNI plugins $cni_version (cold: ~3 min)"
@@ -110,37 +159,15 @@ if [ ! -x "$tools/crictl" ]; then
   rm -rf "$tools" && mv "$tools.tmp" "$tools"
 fi
 
-# 2. The Debian rootfs, with kind's clean-up of its base Dockerfile.
-# Bump rootfs_recipe when the rootfs steps below change (the key does not
-# hash this script: an edit elsewhere in it must not redo debootstrap).
-rootfs_recipe=1
-rootfs_key="$(strsha "$rootfs_recipe" "$suite" "$mirror" "${packages[@]}")"
-rootfs_tar="$cache/rootfs-$suite-$rootfs_key.tar"
-if [ ! -f "$rootfs_tar" ]; then
-  step "debootstrap $suite (cold: ~3 min)"
-  dir="$cache/rootfs.tmp"
-  cleanup_rootfs() { for m in proc sys dev/pts dev; do umount "$dir/$m" 2>/dev/null || true; done; }
-  trap 'cleanup_rootfs; [ -z "${env_lines:-}" ] || "$here/../docker.sh" stop' EXIT
-  cleanup_rootfs
-  rm -rf "$dir"
-  mkdir -p "$cache/debs" # downloaded .debs, kept: a changed package list downloads only what is new
-  debootstrap --cache-dir="$cache/debs" --variant=minbase --include="$(IFS=,; echo "${packages[*]}")" "$suite" "$dir" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
-    die "debootstrap failed: $(tail -5 "$cache/debootstrap.log")"
-  cleanup_rootfs
-  if [ -n "${env_lines:-}" ]; then trap '"$here/../docker.sh" stop' EXIT; else trap - EXIT; fi
-  # kind's base Dockerfile, after installing packages.
-  find "$dir/lib/systemd/system/sysinit.target.wants/" -name systemd-tmpfiles-setup.service -delete
-  rm -f "$dir"/lib/systemd/system/multi-user.target.wants/* "$dir"/etc/systemd/system/*.wants/* \
-    "$dir"/lib/systemd/system/local-fs.target.wants/* "$dir"/lib/systemd/system/sockets.target.wants/*udev* \
-    "$dir"/lib/systemd/system/sockets.target.wants/*initctl* "$dir"/lib/systemd/system/basic.target.wants/*
-  echo "ReadKMsg=no" >>"$dir/etc/systemd/journald.conf"
-  ln -sf /usr/lib/systemd/systemd "$dir/sbin/init"
-  mkdir -p "$dir/etc/kubernetes/manifests"
-  # What the image need not carry: package caches, the host's resolver.
-  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* "$dir/etc/machine-id" "$dir/etc/resolv.conf"
-  : >"$dir/etc/machine-id"
-  tar -C "$dir" --numeric-owner -cf "$rootfs_tar.tmp" . && mv "$rootfs_tar.tmp" "$rootfs_tar"
-  rm -rf "$dir"
+# 3. Our Kubernetes binaries.
+step "Kubernetes $kube_version binaries (e2e/tools/kube/build.sh)"
+kube_targets=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd)
+kubebin="$("$repo/e2e/tools/kube/build.sh" "${kube_targets[@]}" | tail -1)"
+
+if [ -n "$rootfs_pid" ]; then
+  step "waiting for debootstrap"
+  wait "$rootfs_pid" || die "debootstrap failed: $(tail -5 "$cache/debootstrap.log")"
+  rootfs_pid=
 fi
 base_image="ncp-e2e.local/kind-base:$rootfs_key"
 if ! docker image inspect "$base_image" >/dev/null 2>&1; then
@@ -153,7 +180,7 @@ has_label() {
   [ "$(docker image inspect --format '{{ index .Config.Labels "io.ncp-e2e.inputs" }}' "$1" 2>/dev/null)" = "$2" ]
 }
 
-# 3. The registry image: Debian's docker-registry (distribution 2.8) on the base.
+# 4. The registry image: Debian's docker-registry (distribution 2.8) on the base.
 reg_key="$(strsha "$rootfs_key" "$(sha /usr/bin/docker-registry "$here/registry-config.yml" "$0")")"
 if ! has_label "$registry_image" "$reg_key"; then
   step "building $registry_image"
@@ -173,11 +200,6 @@ EOF
   DOCKER_BUILDKIT=0 docker build -q -t "$registry_image" "$ctx" >/dev/null
   rm -rf "$ctx"
 fi
-
-# 4. Our Kubernetes binaries.
-step "Kubernetes $kube_version binaries (e2e/tools/kube/build.sh)"
-kube_targets=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd)
-kubebin="$("$repo/e2e/tools/kube/build.sh" "${kube_targets[@]}" | tail -1)"
 
 # 5. The node image.
 kindsrc="$(moddir "sigs.k8s.io/kind@$kind_version")"
