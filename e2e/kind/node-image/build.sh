@@ -52,7 +52,9 @@ say() { echo "node-image: $*" >&2; }
 die() { say "$*"; exit 1; }
 t0=$(date +%s)
 step() { say "[$(( $(date +%s) - t0 ))s] $*"; }
-sha() { sha256sum "$@" | sha256sum | cut -c1-16; }
+# sha FILE...: one hash of the files' contents (not their paths: a fresh clone
+# elsewhere, or the same binaries in another folder, hash the same).
+sha() { sha256sum "$@" | cut -d' ' -f1 | sha256sum | cut -c1-16; }
 strsha() { printf '%s\n' "$@" | sha256sum | cut -c1-16; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, and files owned by root in the image)"
