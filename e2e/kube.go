@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -264,12 +265,22 @@ func (k *Kube) waitNoPods(timeout time.Duration) error {
 	return WaitFor(timeout, 250*time.Millisecond, func() (bool, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		out, err := k.KubectlErr(ctx, nil, "get", "pods", "-A", "--field-selector", "spec.nodeName="+k.Node, "-o", "name")
+		// Pods a DaemonSet runs on every node (kind's kube-proxy) never
+		// leave it; they are not the cases' pods.
+		out, err := k.KubectlErr(ctx, nil, "get", "pods", "-A", "--field-selector", "spec.nodeName="+k.Node, "-o",
+			`jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {.metadata.ownerReferences[*].kind}{"\n"}{end}`)
 		if err != nil {
 			return false, err
 		}
-		if s := strings.TrimSpace(out); s != "" {
-			return false, fmt.Errorf("pods left: %s", oneLine(s))
+		var left []string
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			name, owners, _ := strings.Cut(line, " ")
+			if name != "" && !slices.Contains(strings.Fields(owners), "DaemonSet") {
+				left = append(left, name)
+			}
+		}
+		if len(left) > 0 {
+			return false, fmt.Errorf("pods left: %s", strings.Join(left, " "))
 		}
 		return true, nil
 	})

@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/evanphx/json-patch/v5 v5.6.0
+	github.com/pelletier/go-toml v1.9.5
 	go.yaml.in/yaml/v3 v3.0.4
 	k8s.io/kubelet v0.37.2
 	sigs.k8s.io/kind v0.33.0

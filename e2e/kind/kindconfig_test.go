@@ -1,8 +1,9 @@
-// Package kind_test checks e2e/kind/kind-config.yaml without running kind
-// (it cannot run on the project's build machines): decoded strictly with
-// kind's own v1alpha4 types, as kind decodes it, its mounts and kubelet
-// flags must line up with each other, with the kubelet's provider config
-// and with what the harness (e2e/kind.go, run.sh, registry.sh) expects.
+// Package kind_test checks e2e/kind/kind-config.yaml in seconds, without
+// running kind (make e2e-kind runs it against a real cluster): decoded
+// strictly with kind's own v1alpha4 types, as kind decodes it, its mounts,
+// kubelet flags and containerd patches must line up with each other, with
+// the kubelet's provider config and with what the harness (e2e/kind.go,
+// run.sh, registry.sh) expects.
 // It is its own module so that kind's dependencies never reach the plugin's.
 package kind_test
 
