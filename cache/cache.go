@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"time"
 
 	"github.com/node-credential-provider/node-credential-provider/internal/shorten"
@@ -28,8 +28,9 @@ var ErrCachedFailure = errors.New("cached failure")
 
 // Options configure a Cache. The zero value is usable.
 type Options struct {
-	// Dir holds the lock files (no secrets) and names the cache: two Dirs are
-	// two caches. "" means DefaultDir. It is created 0700 when missing.
+	// Dir holds the lock files and the key that seals the entries, and names
+	// the cache: two Dirs are two caches. "" means DefaultDir. It is created
+	// 0700 when missing. Whoever can read it can open the entries.
 	Dir string
 	// MaxEntries bounds the entries kept; a store beyond it first drops
 	// expired entries, then the oldest. 0 means DefaultMaxEntries.
@@ -43,8 +44,9 @@ type Options struct {
 	// within seconds. 0 means DefaultNegativeTTL; negative disables it.
 	NegativeTTL time.Duration
 	// Warn is called at most once per Cache, the first time it cannot cache
-	// (no kernel keyring, an unusable Dir, a lock not had in time, a value
-	// too large). Answers still come, from fetch. Never contains a secret.
+	// (no kernel keyring, an unusable Dir or key file, a lock not had in
+	// time, a value too large). Answers still come, from fetch. Never
+	// contains a secret.
 	Warn func(error)
 
 	now       func() time.Time                                                      // tests
@@ -70,9 +72,13 @@ type EntryInfo struct {
 // Cache is a node-local cache shared by every process of the same uid that
 // opens the same Dir. It is safe for concurrent use.
 type Cache struct {
-	opts  Options
-	dir   string
-	store store // nil when the kernel keyring is unusable
+	opts    Options
+	dir     string
+	keyPath string
+	store   store // nil when the kernel keyring is unusable
+
+	// sealer is the last key's, reused while the key file holds that key.
+	sealer atomic.Pointer[sealer]
 
 	mu      sync.Mutex
 	dirErr  error // set once Dir proved unusable; misses then skip locking
@@ -81,10 +87,31 @@ type Cache struct {
 	warning error
 }
 
-// Open returns a cache. It fails only for invalid options: when the kernel
-// keyring is unavailable (containers often forbid keyctl) the cache is off,
-// Do calls fetch every time, and Warn is told once.
+// Names of the cache's keyring in @u: ringPrefix plus the absolute Dir. The
+// legacy keyring held plain-text values (before sealing); making the sealed
+// one destroys it.
+const (
+	ringPrefix       = "node-credential-provider:sealed:"
+	legacyRingPrefix = "node-credential-provider:"
+)
+
+// keyFileName is the key file in Dir; keyTempInfix marks a key being made.
+const (
+	keyFileName  = "cache.key"
+	keyTempInfix = ".tmp-"
+)
+
+// errNoKey: Dir has no key file yet. The first store makes one.
+var errNoKey = errors.New("no key file yet")
+
+// Open returns a cache. It fails for invalid options, and on systems other
+// than Linux, which have no cache. When the kernel keyring is unavailable
+// (containers often forbid keyctl) the cache is off, Do calls fetch every
+// time, and Warn is told once.
 func Open(opts Options) (*Cache, error) {
+	if err := platformErr(); err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
 	if opts.MaxEntries < 0 {
 		return nil, fmt.Errorf("cache: MaxEntries %d is negative", opts.MaxEntries)
 	}
@@ -110,13 +137,13 @@ func Open(opts Options) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
-	c := &Cache{opts: opts, dir: dir}
+	c := &Cache{opts: opts, dir: dir, keyPath: filepath.Join(dir, keyFileName)}
 	// The keyring's name carries the directory so that caches in different
 	// directories (tests, a second provider config) never share entries.
 	if opts.openStore == nil {
 		opts.openStore = newKernelStore
 	}
-	s, err := opts.openStore("node-credential-provider:"+dir, c.lockRing)
+	s, err := opts.openStore(ringPrefix+dir, c.lockRing)
 	if err != nil {
 		c.warn(fmt.Errorf("credential cache off: %w", err))
 		return c, nil
@@ -160,8 +187,17 @@ func (c *Cache) Do(key, fingerprint string, fetch Fetch) (value []byte, ttl time
 		return fetch()
 	}
 	name := entryName(key)
-	if v, ttl, err, ok := c.lookup(name, key, fingerprint); ok {
-		return v, ttl, err
+	// No key file yet means nothing can be stored: a miss. Any other fault
+	// of the key file turns the cache off; nothing is stored without a seal.
+	s, kerr := c.key(false)
+	if kerr != nil && !errors.Is(kerr, errNoKey) {
+		c.warn(fmt.Errorf("credential cache off: %w", kerr))
+		return fetch()
+	}
+	if s != nil {
+		if v, ttl, err, ok := c.lookup(s, name, key, fingerprint); ok {
+			return v, ttl, err
+		}
 	}
 	unlock, lerr := c.lockKey(name)
 	if lerr != nil {
@@ -169,19 +205,50 @@ func (c *Cache) Do(key, fingerprint string, fetch Fetch) (value []byte, ttl time
 		return fetch()
 	}
 	defer unlock()
-	// Whoever held the lock before us has probably just stored the answer.
-	if v, ttl, err, ok := c.lookup(name, key, fingerprint); ok {
+	// Whoever held the lock before us has probably just stored the answer,
+	// maybe under a key file it has just made.
+	if s, kerr = c.key(true); kerr != nil {
+		c.warn(fmt.Errorf("credential cache off: %w", kerr))
+		return fetch()
+	}
+	if v, ttl, err, ok := c.lookup(s, name, key, fingerprint); ok {
 		return v, ttl, err
 	}
 	value, ttl, err = fetch()
-	c.keep(name, key, fingerprint, value, ttl, err)
+	c.keep(s, name, key, fingerprint, value, ttl, err)
 	return value, ttl, err
 }
 
+// key returns the sealer of the key in Dir, checking the key file first
+// (loadKey). With create it makes the key file when there is none, which
+// needs Dir; errNoKey otherwise.
+func (c *Cache) key(create bool) (*sealer, error) {
+	k, err := loadKey(c.keyPath)
+	if errors.Is(err, errNoKey) && create {
+		if err = c.prepareDir(); err == nil {
+			if err = createKey(c.keyPath); err == nil {
+				k, err = loadKey(c.keyPath)
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s := c.sealer.Load(); s != nil && s.key == k {
+		return s, nil
+	}
+	s, err := newSealer(k)
+	if err != nil {
+		return nil, fmt.Errorf("key file %s: %w", c.keyPath, err)
+	}
+	c.sealer.Store(s)
+	return s, nil
+}
+
 // lookup serves a live entry for key and fingerprint; ok is false on a miss.
-// Foreign, damaged, stale and future-dated entries are misses: the fetch that
-// follows replaces them.
-func (c *Cache) lookup(name, key, fingerprint string) (value []byte, ttl time.Duration, err error, ok bool) {
+// Foreign, damaged, tampered, stale and future-dated entries, and entries
+// sealed with another key, are misses: the fetch that follows replaces them.
+func (c *Cache) lookup(s *sealer, name, key, fingerprint string) (value []byte, ttl time.Duration, err error, ok bool) {
 	b, rerr := c.store.read(name)
 	if rerr != nil {
 		if !errors.Is(rerr, errMiss) {
@@ -189,7 +256,7 @@ func (c *Cache) lookup(name, key, fingerprint string) (value []byte, ttl time.Du
 		}
 		return nil, 0, nil, false
 	}
-	e, derr := decodeEntry(b)
+	e, derr := s.open(name, b)
 	now := c.opts.now()
 	// An entry created "after now" means the clock went back: its expiry
 	// cannot be trusted.
@@ -208,7 +275,7 @@ func (c *Cache) lookup(name, key, fingerprint string) (value []byte, ttl time.Du
 
 // keep stores what fetch returned. Failing to store costs only a later
 // fetch, so it is a warning, never an error.
-func (c *Cache) keep(name, key, fingerprint string, value []byte, ttl time.Duration, ferr error) {
+func (c *Cache) keep(s *sealer, name, key, fingerprint string, value []byte, ttl time.Duration, ferr error) {
 	now := c.opts.now()
 	e := entry{kind: kindValue, created: now, key: key, fingerprint: fingerprint, data: value}
 	if ferr != nil || len(value) == 0 {
@@ -227,12 +294,12 @@ func (c *Cache) keep(name, key, fingerprint string, value []byte, ttl time.Durat
 		return // the kernel's timeout has whole seconds; see kernelStore.write
 	}
 	e.expires = now.Add(ttl)
-	payload := e.encode()
+	payload := s.seal(name, &e)
 	if len(payload) > maxPayload {
 		c.warn(fmt.Errorf("credential cache: value for %q is %d bytes, more than the %d a cache entry holds", key, len(value), maxPayload-(len(payload)-len(value))))
 		return
 	}
-	c.evict(name)
+	c.evict(s, name)
 	if err := c.store.write(name, payload, ttl); err != nil {
 		c.warn(fmt.Errorf("credential cache: storing %q: %w", key, err))
 	}
@@ -241,7 +308,7 @@ func (c *Cache) keep(name, key, fingerprint string, value []byte, ttl time.Durat
 // evict makes room for one entry other than keep: expired and unreadable
 // entries go first, then the oldest. Concurrent stores may overshoot
 // MaxEntries by their number until the next store.
-func (c *Cache) evict(keep string) {
+func (c *Cache) evict(s *sealer, keep string) {
 	names, err := c.store.names()
 	if err != nil || len(names) < c.opts.MaxEntries {
 		c.sweepLocks(len(names))
@@ -261,7 +328,7 @@ func (c *Cache) evict(keep string) {
 		if err != nil {
 			continue
 		}
-		e, err := decodeEntry(b)
+		e, err := s.open(n, b)
 		if err != nil || entryName(e.key) != n || !now.Before(e.expires) {
 			c.drop(n)
 			continue
@@ -281,13 +348,20 @@ func (c *Cache) drop(name string) {
 }
 
 // sweepLocks removes idle lock files of entries that are gone, once there are
-// more lock files than entries allowed, so Dir stays bounded too.
+// more lock files than entries allowed, so Dir stays bounded too; and key
+// files that a process killed while making them left behind.
 func (c *Cache) sweepLocks(entries int) {
 	d, err := os.ReadDir(c.dir)
 	if err != nil || len(d) <= c.opts.MaxEntries && entries < c.opts.MaxEntries {
 		return
 	}
 	for _, f := range d {
+		if strings.HasPrefix(f.Name(), keyFileName+keyTempInfix) {
+			if fi, err := f.Info(); err == nil && time.Since(fi.ModTime()) > time.Minute {
+				os.Remove(filepath.Join(c.dir, f.Name()))
+			}
+			continue
+		}
 		name, ok := strings.CutSuffix(f.Name(), ".lock")
 		if !ok || name == ringLockName {
 			continue
@@ -326,35 +400,33 @@ func (c *Cache) prepareDir() error {
 	return c.dirErr
 }
 
-func ensurePrivateDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("cache directory: %w", err)
+// openKey is the sealer for List and Purge: nil when there is no key file
+// yet (then no entry opens), an error when the key file is unusable.
+func (c *Cache) openKey() (*sealer, error) {
+	s, err := c.key(false)
+	if errors.Is(err, errNoKey) {
+		return nil, nil
 	}
-	fi, err := os.Lstat(dir)
-	if err != nil {
-		return fmt.Errorf("cache directory: %w", err)
+	return s, err
+}
+
+// openOrMiss is s.open, and a miss without a key.
+func (s *sealer) openOrMiss(name string, b []byte) (entry, error) {
+	if s == nil {
+		return entry{}, errSealed
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !fi.IsDir() || !ok {
-		return fmt.Errorf("cache directory %s is not a directory", dir)
-	}
-	// Somebody else's directory could swap lock files under us.
-	if int(st.Uid) != os.Geteuid() {
-		return fmt.Errorf("cache directory %s is owned by uid %d, not %d", dir, st.Uid, os.Geteuid())
-	}
-	if fi.Mode().Perm() != 0o700 {
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("cache directory: %w", err)
-		}
-	}
-	return nil
+	return s.open(name, b)
 }
 
 // List describes the entries, oldest first, never their values. Damaged and
-// foreign entries are left out.
+// foreign entries, and those sealed with another key, are left out.
 func (c *Cache) List() ([]EntryInfo, error) {
 	if c.store == nil {
 		return nil, c.Warning()
+	}
+	s, err := c.openKey()
+	if err != nil {
+		return nil, err
 	}
 	names, err := c.store.names()
 	if err != nil {
@@ -366,7 +438,7 @@ func (c *Cache) List() ([]EntryInfo, error) {
 		if err != nil {
 			continue
 		}
-		e, err := decodeEntry(b)
+		e, err := s.openOrMiss(n, b)
 		if err != nil || entryName(e.key) != n {
 			continue
 		}
@@ -381,12 +453,14 @@ func (c *Cache) List() ([]EntryInfo, error) {
 }
 
 // Purge removes the entries whose key match accepts, and any damaged or
-// foreign entry, and returns how many it removed. Purge(func(string) bool
-// { return true }) empties the cache.
+// foreign entry or one sealed with another key, and returns how many it
+// removed. Purge(func(string) bool { return true }) empties the cache. With
+// no usable key file no entry can be served, so every entry goes.
 func (c *Cache) Purge(match func(key string) bool) (int, error) {
 	if c.store == nil {
 		return 0, c.Warning()
 	}
+	s, _ := c.openKey()
 	names, err := c.store.names()
 	if err != nil {
 		return 0, err
@@ -399,7 +473,7 @@ func (c *Cache) Purge(match func(key string) bool) (int, error) {
 			continue
 		}
 		if err == nil {
-			e, derr := decodeEntry(b)
+			e, derr := s.openOrMiss(name, b)
 			if derr == nil && entryName(e.key) == name && !match(e.key) {
 				continue
 			}

@@ -4,6 +4,7 @@ package cache
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -188,27 +189,38 @@ func TestKernelTimeoutWithinTTL(t *testing.T) {
 	}
 }
 
-// A damaged, truncated or foreign entry is a miss, and the fetch replaces it.
+// A damaged, truncated, tampered, swapped or foreign entry is a miss, and
+// the fetch replaces it.
 func TestDamagedEntryIsReplaced(t *testing.T) {
 	now := time.Now()
 	good := entry{kind: kindValue, created: now, expires: now.Add(time.Hour), key: "k", fingerprint: "fp", data: []byte("old")}
-	enc := good.encode()
 	foreignKey := good
 	foreignKey.key = "someone else"
-	for name, payload := range map[string][]byte{
-		"garbage":     []byte("not ours at all"),
-		"truncated":   enc[:len(enc)-4],
-		"other magic": append([]byte("xxxx"), enc[4:]...),
-		"foreign key": foreignKey.encode(),
-		"damaged value": func() []byte {
-			b := append([]byte(nil), enc...)
-			b[len(b)-checksumSize-1] ^= 0x20 // "old" becomes "olD"
+	other := good
+	other.key = "k2"
+	for name, payload := range map[string]func(s *sealer) []byte{
+		"garbage":   func(*sealer) []byte { return []byte("not ours at all") },
+		"truncated": func(s *sealer) []byte { p := s.seal(entryName("k"), &good); return p[:len(p)-4] },
+		// What the version before sealing kept, in plain text.
+		"legacy plain text": func(*sealer) []byte {
+			return append([]byte("ncpc\x02\x01"), good.encode(nil, 0)[1:]...)
+		},
+		"foreign key":      func(s *sealer) []byte { return s.seal(entryName("k"), &foreignKey) },
+		"sealed elsewhere": func(*sealer) []byte { return testSealer(t, 7).seal(entryName("k"), &good) },
+		"swapped in":       func(s *sealer) []byte { return s.seal(entryName("k2"), &other) },
+		"damaged value": func(s *sealer) []byte {
+			b := s.seal(entryName("k"), &good)
+			b[len(b)-17] ^= 0x20 // the value's last byte, before the tag
 			return b
-		}(),
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c, ks := openTest(t, Options{})
-			if err := ks.write(entryName("k"), payload, time.Hour); err != nil {
+			s, err := c.key(true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ks.write(entryName("k"), payload(s), time.Hour); err != nil {
 				t.Fatal(err)
 			}
 			f := &counter{value: []byte("new"), ttl: time.Hour}
@@ -364,15 +376,19 @@ func TestLockTimeoutFetchesDirectly(t *testing.T) {
 	}
 }
 
-// State on disk is owner-only and never holds a credential.
+// State on disk is owner-only and never holds a credential, in plain text
+// or base64: lock files are empty, and the key file holds only the key.
 func TestDiskHoldsNoSecret(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cache")
 	os.Mkdir(dir, 0o755)
-	c, _ := openTest(t, Options{Dir: dir})
-	secret := []byte("s3cret-Zq9")
+	c, ks := openTest(t, Options{Dir: dir})
+	secret := []byte(`{"username":"robot","password":"s3cret-Zq9"}`)
 	for i := 0; i < 5; i++ {
 		c.Do(fmt.Sprint("k", i), "", (&counter{value: secret, ttl: time.Hour}).fetch)
 	}
+	c.Do("failing", "", (&counter{err: errors.New("helper said s3cret-Zq9")}).fetch)
+	forms := secretForms(secret, []byte("s3cret-Zq9"))
+	files := 0
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			t.Fatal(err)
@@ -385,11 +401,61 @@ func TestDiskHoldsNoSecret(t *testing.T) {
 		if fi.Mode().Perm() != want {
 			t.Errorf("%s: mode %v", p, fi.Mode())
 		}
-		if b, _ := os.ReadFile(p); !d.IsDir() && bytes.Contains(b, secret) {
-			t.Errorf("%s holds the secret", p)
+		if d.IsDir() {
+			return nil
+		}
+		files++
+		b, _ := os.ReadFile(p)
+		if p == c.keyPath {
+			if len(b) != keySize {
+				t.Errorf("key file holds %d bytes", len(b))
+			}
+		} else if len(b) != 0 {
+			t.Errorf("%s holds %d bytes, want an empty lock file", p, len(b))
+		}
+		for _, f := range forms {
+			if bytes.Contains(b, f) {
+				t.Errorf("%s holds %q", p, f)
+			}
 		}
 		return nil
 	})
+	if files != 8 { // the key, the keyring's lock and six entry locks
+		t.Errorf("%d files in %s", files, dir)
+	}
+	// And what the kernel keeps is sealed: what a reader of @u sees.
+	names, _ := ks.names()
+	for _, n := range names {
+		b, err := ks.read(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range forms {
+			if bytes.Contains(b, f) {
+				t.Errorf("kernel key %s holds %q", n, f)
+			}
+		}
+	}
+	if len(names) != 6 {
+		t.Errorf("%d entries", len(names))
+	}
+}
+
+// secretForms is every way a secret must never be seen: plain and base64 (in
+// each of the three alignments base64 may cut it at).
+func secretForms(secrets ...[]byte) [][]byte {
+	var out [][]byte
+	for _, s := range secrets {
+		out = append(out, s)
+		for pad := 0; pad < 3; pad++ {
+			// The secret at each offset mod 3 in an encoded stream: keep the
+			// groups of 3 bytes that hold only secret bytes.
+			enc := base64.StdEncoding.EncodeToString(append(make([]byte, pad), s...))
+			lo, hi := 4*((pad+2)/3), 4*((pad+len(s))/3)
+			out = append(out, []byte(enc[lo:hi]))
+		}
+	}
+	return out
 }
 
 func TestMaxEntries(t *testing.T) {

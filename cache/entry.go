@@ -17,33 +17,18 @@ const (
 )
 
 const (
-	entryMagic = "ncpc"
-	// entryVersion 2 added the checksum, 3 made it SHA-256's; older
-	// entries are misses.
-	entryVersion = 3
-	// headerSize is magic, version, kind, created, expires.
-	headerSize = len(entryMagic) + 1 + 1 + 8 + 8
+	// headerSize is kind, created, expires.
+	headerSize = 1 + 8 + 8
 	// maxPayload is the largest payload of a "user" key (32767 bytes); a
 	// bigger value is returned uncached.
 	maxPayload = 32767
 	// maxFailureText keeps a remembered error message short.
 	maxFailureText = 1024
-	// checksumSize is the part of the payload's SHA-256 that ends it.
-	checksumSize = 4
 )
 
-// checksum is the first bytes of the payload's SHA-256. Not CRC-32C:
-// hash/crc32 builds a 1 KiB table at every start, and its Castagnoli table
-// takes 0.25 ms to build on first use, which every cached answer paid;
-// crypto/sha256 is linked anyway and needs no table.
-func checksum(b []byte) uint32 {
-	sum := sha256.Sum256(b)
-	return binary.BigEndian.Uint32(sum[:checksumSize])
-}
-
-// entry is what one cache key holds. Key and fingerprint are stored inside the
-// payload, not only hashed into its name, so that a foreign key or a hash
-// collision under the same name is recognized and treated as a miss.
+// entry is what one cache key holds, before sealing (seal.go). Key and
+// fingerprint are stored inside it, not only hashed into its name, so that a
+// hash collision under the same name is recognized and treated as a miss.
 type entry struct {
 	kind        byte
 	created     time.Time
@@ -60,42 +45,37 @@ func entryName(key string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-func (e *entry) encode() []byte {
-	b := make([]byte, 0, headerSize+2*binary.MaxVarintLen64+len(e.key)+len(e.fingerprint)+len(e.data)+checksumSize)
-	b = append(b, entryMagic...)
-	b = append(b, entryVersion, e.kind)
+// encode appends the entry's plaintext to b. extra is spare capacity the
+// caller needs after it (the seal's overhead), so sealing in place does not
+// copy.
+func (e *entry) encode(b []byte, extra int) []byte {
+	if n := headerSize + 2*binary.MaxVarintLen64 + len(e.key) + len(e.fingerprint) + len(e.data) + extra; cap(b)-len(b) < n {
+		b = append(make([]byte, 0, len(b)+n), b...)
+	}
+	b = append(b, e.kind)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.created.UnixNano()))
 	b = binary.BigEndian.AppendUint64(b, uint64(e.expires.UnixNano()))
 	b = binary.AppendUvarint(b, uint64(len(e.key)))
 	b = append(b, e.key...)
 	b = binary.AppendUvarint(b, uint64(len(e.fingerprint)))
 	b = append(b, e.fingerprint...)
-	b = append(b, e.data...)
-	return binary.BigEndian.AppendUint32(b, checksum(b))
+	return append(b, e.data...)
 }
 
 var errBadEntry = errors.New("not a cache entry of this version")
 
-// decodeEntry parses a payload read from the keyring. It is strict: anything
-// that is not exactly what encode writes is foreign or damaged, and a miss.
-// The checksum catches damage inside the value, which the structure alone
-// cannot: a value with flipped bytes would otherwise be served, as the
-// credential, until it expired. The returned data aliases b.
+// decodeEntry parses an entry's plaintext, as opened from its seal. It is
+// strict: anything that is not exactly what encode writes is a miss. (Damage
+// and tampering never get this far: the seal's tag catches them.) The
+// returned data aliases b.
 func decodeEntry(b []byte) (entry, error) {
 	var e entry
-	if len(b) < headerSize+checksumSize {
+	if len(b) < headerSize {
 		return e, errBadEntry
 	}
-	b, sum := b[:len(b)-checksumSize], b[len(b)-checksumSize:]
-	if binary.BigEndian.Uint32(sum) != checksum(b) {
-		return e, errBadEntry
-	}
-	if len(b) < headerSize || string(b[:4]) != entryMagic || b[4] != entryVersion {
-		return e, errBadEntry
-	}
-	e.kind = b[5]
-	created := int64(binary.BigEndian.Uint64(b[6:]))
-	expires := int64(binary.BigEndian.Uint64(b[14:]))
+	e.kind = b[0]
+	created := int64(binary.BigEndian.Uint64(b[1:]))
+	expires := int64(binary.BigEndian.Uint64(b[9:]))
 	if expires <= created {
 		return e, errBadEntry
 	}

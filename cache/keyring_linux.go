@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // kernelStore keeps entries as "user" keys in one keyring of our own, linked
@@ -16,7 +18,9 @@ import (
 // kubelet starts runs as that uid, so every one reaches @u whatever session
 // keyring it was given; none possesses the keys, hence the user permission
 // bits. Keys live in kernel memory (never swapped, gone at reboot) and the
-// kernel enforces their timeout.
+// kernel enforces their timeout. So does every other process of the uid in
+// the host's user namespace, containers included: what it holds is sealed
+// (seal.go), and it never sees a key to open it.
 type kernelStore struct {
 	desc     string
 	lockRing func() (unlock func(), err error)
@@ -35,25 +39,33 @@ func newKernelStore(ringDesc string, lockRing func() (func(), error)) (store, er
 }
 
 // findRing returns our keyring's serial, 0 if it does not exist yet.
-func (s *kernelStore) findRing() (keySerial, error) {
+func (s *kernelStore) findRing() (int, error) {
 	if id := s.ring.Load(); id != 0 {
-		return keySerial(id), nil
+		return int(id), nil
 	}
-	id, err := searchKey(keySpecUserKeyring, "keyring", s.desc)
+	id, err := findKeyring(s.desc)
+	if id != 0 {
+		s.ring.Store(int32(id))
+	}
+	return id, err
+}
+
+// findKeyring looks for a keyring named desc in @u; 0 when there is none.
+func findKeyring(desc string) (int, error) {
+	id, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "keyring", desc, 0)
 	if err != nil {
 		if keyGone(err) {
 			return 0, nil
 		}
 		return 0, fmt.Errorf("keyctl search @u: %w", err)
 	}
-	s.ring.Store(int32(id))
 	return id, nil
 }
 
 // ensureRing makes our keyring when it does not exist. Under a file lock:
 // adding a keyring displaces an existing one of the same name, and with it
 // every entry other processes stored.
-func (s *kernelStore) ensureRing() (keySerial, error) {
+func (s *kernelStore) ensureRing() (int, error) {
 	if id, err := s.findRing(); id != 0 || err != nil {
 		return id, err
 	}
@@ -65,12 +77,20 @@ func (s *kernelStore) ensureRing() (keySerial, error) {
 	if id, err := s.findRing(); id != 0 || err != nil {
 		return id, err
 	}
-	id, err := s.addPrivate("keyring", s.desc, nil, 0)
+	// Versions before sealing kept values in plain text in a keyring named
+	// without "sealed". It goes when its successor comes.
+	if legacy, ok := strings.CutPrefix(s.desc, ringPrefix); ok {
+		if old, _ := findKeyring(legacyRingPrefix + legacy); old != 0 {
+			clearKeyring(old)
+			invalidateKey(old)
+		}
+	}
+	id, err := addPrivate("keyring", s.desc, nil, 0)
 	if err != nil {
 		return 0, err
 	}
-	defer unlinkKey(id, keySpecProcessKeyring)
-	if err := linkKey(id, keySpecUserKeyring); err != nil {
+	defer unlinkKey(id, unix.KEY_SPEC_PROCESS_KEYRING)
+	if err := linkKey(id, unix.KEY_SPEC_USER_KEYRING); err != nil {
 		return 0, fmt.Errorf("keyctl link to @u: %w", err)
 	}
 	s.ring.Store(int32(id))
@@ -80,18 +100,18 @@ func (s *kernelStore) ensureRing() (keySerial, error) {
 // addPrivate makes a key in this process's keyring, which dies with the
 // process: until linked elsewhere the key is invisible to others, and a crash
 // before that leaves nothing behind. seconds 0 means no timeout.
-func (s *kernelStore) addPrivate(typ, desc string, payload []byte, seconds uint32) (keySerial, error) {
-	id, err := addKey(typ, desc, payload, keySpecProcessKeyring)
+func addPrivate(typ, desc string, payload []byte, seconds uint32) (int, error) {
+	id, err := unix.AddKey(typ, desc, payload, unix.KEY_SPEC_PROCESS_KEYRING)
 	if err != nil {
 		return 0, fmt.Errorf("add_key %s: %w", typ, err)
 	}
-	if err := setPerm(id, permOwnerOnly); err != nil {
-		unlinkKey(id, keySpecProcessKeyring)
+	if err := unix.KeyctlSetperm(id, permOwnerOnly); err != nil {
+		unlinkKey(id, unix.KEY_SPEC_PROCESS_KEYRING)
 		return 0, fmt.Errorf("keyctl setperm: %w", err)
 	}
 	if seconds > 0 {
 		if err := setTimeout(id, seconds); err != nil {
-			unlinkKey(id, keySpecProcessKeyring)
+			unlinkKey(id, unix.KEY_SPEC_PROCESS_KEYRING)
 			return 0, fmt.Errorf("keyctl set_timeout: %w", err)
 		}
 	}
@@ -103,7 +123,7 @@ func (s *kernelStore) read(name string) ([]byte, error) {
 	if err != nil || ring == 0 {
 		return nil, errors.Join(errMiss, err)
 	}
-	id, err := searchKey(ring, "user", name)
+	id, err := unix.KeyctlSearch(ring, "user", name, 0)
 	if err == nil {
 		var b []byte
 		if b, err = readKey(id, make([]byte, 512)); err == nil {
@@ -123,8 +143,8 @@ func (s *kernelStore) write(name string, payload []byte, ttl time.Duration) erro
 	if secs < 1 {
 		return nil
 	}
-	if secs > 1<<31 {
-		secs = 1 << 31
+	if secs > 1<<31-1 {
+		secs = 1<<31 - 1
 	}
 	for attempt := 0; ; attempt++ {
 		ring, err := s.ensureRing()
@@ -140,12 +160,12 @@ func (s *kernelStore) write(name string, payload []byte, ttl time.Duration) erro
 	}
 }
 
-func (s *kernelStore) link(ring keySerial, name string, payload []byte, secs uint32) error {
-	id, err := s.addPrivate("user", name, payload, secs)
+func (s *kernelStore) link(ring int, name string, payload []byte, secs uint32) error {
+	id, err := addPrivate("user", name, payload, secs)
 	if err != nil {
 		return err
 	}
-	defer unlinkKey(id, keySpecProcessKeyring)
+	defer unlinkKey(id, unix.KEY_SPEC_PROCESS_KEYRING)
 	if s.beforeLink != nil {
 		s.beforeLink()
 	}
@@ -171,8 +191,8 @@ func (s *kernelStore) names() ([]string, error) {
 	}
 	var names []string
 	for i := 0; i+4 <= len(list); i += 4 {
-		id := keySerial(binary.NativeEndian.Uint32(list[i:]))
-		d, err := describeKey(id)
+		id := int(int32(binary.NativeEndian.Uint32(list[i:])))
+		d, err := unix.KeyctlString(unix.KEYCTL_DESCRIBE, id)
 		if err != nil {
 			continue // expired or removed since the list was read
 		}
@@ -190,7 +210,7 @@ func (s *kernelStore) remove(name string) error {
 	if err != nil || ring == 0 {
 		return err
 	}
-	id, err := searchKey(ring, "user", name)
+	id, err := unix.KeyctlSearch(ring, "user", name, 0)
 	if err == nil {
 		// Invalidate rather than unlink: the key is unusable at once
 		// everywhere, including through a reader's stale serial.

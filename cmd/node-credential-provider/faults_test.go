@@ -66,9 +66,9 @@ sources:
 	}
 }
 
-// The cache directory deleted between two requests: the cached answer is
-// still served (it lives in the kernel keyring), and a new key recreates
-// the directory.
+// The cache directory deleted between two requests: the key that sealed the
+// entries went with it, so the helper is asked again, quietly, and the
+// directory and a new key are made again.
 func TestFaultCacheDirDeletedBetweenRequests(t *testing.T) {
 	f := newCacheFixture(t)
 	if r := f.burst(t, 1)[0]; !answered(r, "burst.example.com", "burst-user", "pw-one") {
@@ -77,8 +77,11 @@ func TestFaultCacheDirDeletedBetweenRequests(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(f.dir, "cache")); err != nil {
 		t.Fatal(err)
 	}
-	if r := f.burst(t, 1)[0]; !answered(r, "burst.example.com", "burst-user", "pw-one") || f.callCount(t) != 1 {
+	if r := f.burst(t, 1)[0]; !answered(r, "burst.example.com", "burst-user", "pw-one") || r.stderr != "" || f.callCount(t) != 2 {
 		t.Fatalf("after the directory went: %+v, %d helper calls", r, f.callCount(t))
+	}
+	if r := f.burst(t, 1)[0]; !answered(r, "burst.example.com", "burst-user", "pw-one") || f.callCount(t) != 2 {
+		t.Fatalf("not cached under the new key: %+v, %d helper calls", r, f.callCount(t))
 	}
 	// A change of the watched store needs a fetch, and so a lock file.
 	if err := os.WriteFile(f.passFile, []byte("pw-two"), 0o600); err != nil {

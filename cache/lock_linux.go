@@ -1,11 +1,14 @@
+//go:build linux
+
 package cache
 
 import (
 	"errors"
 	"fmt"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 var errLockTimeout = errors.New("timed out waiting for the lock")
@@ -16,13 +19,13 @@ var errLockTimeout = errors.New("timed out waiting for the lock")
 func lockFile(path string, timeout time.Duration) (unlock func(), err error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+		fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("opening lock %s: %w", path, err)
 		}
 		if err := flockUntil(fd, deadline); err != nil {
 			if !errors.Is(err, errLockTimeout) {
-				syscall.Close(fd)
+				unix.Close(fd)
 			}
 			return nil, fmt.Errorf("locking %s: %w", path, err)
 		}
@@ -31,13 +34,13 @@ func lockFile(path string, timeout time.Duration) (unlock func(), err error) {
 		// that nobody else will ever contend for: start again on the path.
 		same, err := sameFile(fd, path)
 		if err != nil {
-			syscall.Close(fd)
+			unix.Close(fd)
 			return nil, fmt.Errorf("checking lock %s: %w", path, err)
 		}
 		if same {
-			return func() { syscall.Close(fd) }, nil
+			return func() { unix.Close(fd) }, nil
 		}
-		syscall.Close(fd)
+		unix.Close(fd)
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("locking %s: %w", path, errLockTimeout)
 		}
@@ -49,9 +52,9 @@ func lockFile(path string, timeout time.Duration) (unlock func(), err error) {
 // poll. On timeout the goroutine is abandoned and releases the lock (by
 // closing fd) if it ever gets it.
 func flockUntil(fd int, deadline time.Time) error {
-	if err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err == nil {
 		return nil
-	} else if !errors.Is(err, syscall.EWOULDBLOCK) {
+	} else if !errors.Is(err, unix.EWOULDBLOCK) {
 		return err
 	}
 	const (
@@ -62,12 +65,12 @@ func flockUntil(fd int, deadline time.Time) error {
 	var state atomic.Int32
 	done := make(chan error, 1)
 	go func() {
-		err := syscall.Flock(fd, syscall.LOCK_EX)
-		for errors.Is(err, syscall.EINTR) {
-			err = syscall.Flock(fd, syscall.LOCK_EX)
+		err := unix.Flock(fd, unix.LOCK_EX)
+		for errors.Is(err, unix.EINTR) {
+			err = unix.Flock(fd, unix.LOCK_EX)
 		}
 		if !state.CompareAndSwap(waiting, taken) {
-			syscall.Close(fd)
+			unix.Close(fd)
 			return
 		}
 		done <- err
@@ -86,12 +89,12 @@ func flockUntil(fd int, deadline time.Time) error {
 }
 
 func sameFile(fd int, path string) (bool, error) {
-	var held, named syscall.Stat_t
-	if err := syscall.Fstat(fd, &held); err != nil {
+	var held, named unix.Stat_t
+	if err := unix.Fstat(fd, &held); err != nil {
 		return false, err
 	}
-	if err := syscall.Stat(path, &named); err != nil {
-		if errors.Is(err, syscall.ENOENT) {
+	if err := unix.Stat(path, &named); err != nil {
+		if errors.Is(err, unix.ENOENT) {
 			return false, nil
 		}
 		return false, err
@@ -102,15 +105,15 @@ func sameFile(fd int, path string) (bool, error) {
 // removeLock deletes a lock file nobody holds. A holder or waiter keeps it:
 // removal is only an optimisation that bounds the directory.
 func removeLock(path string) {
-	fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return
 	}
-	defer syscall.Close(fd)
-	if syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+	defer unix.Close(fd)
+	if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
 		return
 	}
 	if same, _ := sameFile(fd, path); same {
-		syscall.Unlink(path)
+		unix.Unlink(path)
 	}
 }

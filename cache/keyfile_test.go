@@ -1,0 +1,218 @@
+//go:build linux
+
+package cache
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The first store makes the key file: 0600, keySize bytes, and entries
+// sealed with it are served.
+func TestKeyFileMadeOnFirstStore(t *testing.T) {
+	c, _ := openTest(t, Options{})
+	if _, err := os.Stat(c.keyPath); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("key file before any store: %v", err)
+	}
+	f := &counter{value: []byte("s3cret"), ttl: time.Hour}
+	c.Do("k", "", f.fetch)
+	fi, err := os.Stat(c.keyPath)
+	if err != nil || fi.Mode() != 0o600 || fi.Size() != keySize {
+		t.Fatalf("key file: %v %v", fi, err)
+	}
+	if v, _, err := c.Do("k", "", f.fetch); string(v) != "s3cret" || err != nil || f.n() != 1 {
+		t.Fatalf("hit: %q %v, %d fetches", v, err, f.n())
+	}
+}
+
+// Each way a key file can be unfit is a fault: one warning, every answer
+// from fetch, nothing stored, nothing served that was sealed before, and the
+// file left as it is for its owner to see.
+func TestUnfitKeyFile(t *testing.T) {
+	cases := map[string]func(t *testing.T, path string){
+		"group-readable": func(t *testing.T, path string) { os.Chmod(path, 0o640) },
+		"world-readable": func(t *testing.T, path string) { os.Chmod(path, 0o604) },
+		"someone else's": func(t *testing.T, path string) {
+			if err := os.Chown(path, 65534, 65534); err != nil {
+				t.Skipf("chown: %v", err)
+			}
+		},
+		"symbolic link": func(t *testing.T, path string) {
+			real := filepath.Join(t.TempDir(), "key")
+			b, _ := os.ReadFile(path)
+			os.WriteFile(real, b, 0o600)
+			os.Remove(path)
+			os.Symlink(real, path)
+		},
+		"short": func(t *testing.T, path string) { os.Truncate(path, keySize-1) },
+		"long":  func(t *testing.T, path string) { os.Truncate(path, keySize+1) },
+		"empty": func(t *testing.T, path string) { os.Truncate(path, 0) },
+		"a directory (unreadable as a file)": func(t *testing.T, path string) {
+			os.Remove(path)
+			os.Mkdir(path, 0o700)
+		},
+		"a FIFO": func(t *testing.T, path string) {
+			os.Remove(path)
+			if err := unix.Mkfifo(path, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}
+	for name, spoil := range cases {
+		t.Run(name, func(t *testing.T) {
+			var warnings []error
+			c, ks := openTest(t, Options{Warn: func(err error) { warnings = append(warnings, err) }})
+			good := &counter{value: []byte("sealed-before"), ttl: time.Hour}
+			c.Do("old", "", good.fetch)
+			spoil(t, c.keyPath)
+			before, _ := os.Lstat(c.keyPath)
+
+			f := &counter{value: []byte("s3cret"), ttl: time.Hour}
+			for i := 0; i < 3; i++ {
+				if v, _, err := c.Do("k", "", f.fetch); string(v) != "s3cret" || err != nil {
+					t.Fatalf("%q %v", v, err)
+				}
+			}
+			if v, _, _ := c.Do("old", "", f.fetch); string(v) != "s3cret" {
+				t.Errorf("served %q, sealed with a key now unfit", v)
+			}
+			if f.n() != 4 || len(warnings) != 1 {
+				t.Fatalf("%d fetches, warnings %v", f.n(), warnings)
+			}
+			if !strings.Contains(warnings[0].Error(), c.keyPath) {
+				t.Errorf("warning does not name the key file: %v", warnings[0])
+			}
+			t.Logf("warning: %v", warnings[0])
+			if names, _ := ks.names(); len(names) != 1 {
+				t.Errorf("entries stored without a fit key: %v", names)
+			}
+			if after, err := os.Lstat(c.keyPath); err != nil || !os.SameFile(before, after) || after.Mode() != before.Mode() || after.Size() != before.Size() {
+				t.Errorf("key file changed: %v %v", after, err)
+			}
+			if _, err := c.List(); err == nil {
+				t.Errorf("List with an unfit key file: no error")
+			}
+		})
+	}
+}
+
+// A key file deleted (or replaced) makes the entries sealed with it misses;
+// the next store makes a new key and is served.
+func TestKeyFileRotated(t *testing.T) {
+	var warnings []error
+	c, _ := openTest(t, Options{Warn: func(err error) { warnings = append(warnings, err) }})
+	f := &counter{value: []byte("v1"), ttl: time.Hour}
+	c.Do("k", "", f.fetch)
+	old, _ := os.ReadFile(c.keyPath)
+	os.Remove(c.keyPath)
+	f.value = []byte("v2")
+	if v, _, _ := c.Do("k", "", f.fetch); string(v) != "v2" || f.n() != 2 {
+		t.Fatalf("after removal: %q, %d fetches", v, f.n())
+	}
+	if v, _, _ := c.Do("k", "", f.fetch); string(v) != "v2" || f.n() != 2 {
+		t.Fatalf("not cached under the new key: %q, %d fetches", v, f.n())
+	}
+	if now, _ := os.ReadFile(c.keyPath); bytes.Equal(now, old) || len(now) != keySize {
+		t.Errorf("key not renewed")
+	}
+	if len(warnings) != 0 {
+		t.Errorf("warnings: %v", warnings)
+	}
+}
+
+// Concurrent first creators agree on one key, and leave no temporary file.
+func TestKeyFileConcurrentCreators(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, keyFileName)
+	const n = 16
+	keys := make([][keySize]byte, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if err := createKey(path); err != nil {
+				t.Error(err)
+				return
+			}
+			var err error
+			if keys[i], err = loadKey(path); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i := range keys {
+		if keys[i] != keys[0] {
+			t.Fatalf("creator %d holds another key", i)
+		}
+	}
+	if d, _ := os.ReadDir(dir); len(d) != 1 {
+		t.Errorf("left in the directory: %v", d)
+	}
+}
+
+// The plain-text keyring of the version before sealing is destroyed when
+// the sealed one is made, with whatever it held.
+func TestLegacyKeyringDestroyed(t *testing.T) {
+	dir := t.TempDir()
+	legacy, err := addPrivate("keyring", legacyRingPrefix+dir, nil, 0)
+	if err != nil {
+		t.Skipf("no kernel keyring: %v", err)
+	}
+	if err := linkKey(legacy, unix.KEY_SPEC_USER_KEYRING); err != nil {
+		t.Fatal(err)
+	}
+	unlinkKey(legacy, unix.KEY_SPEC_PROCESS_KEYRING)
+	t.Cleanup(func() { invalidateKey(legacy) })
+	if _, err := unix.AddKey("user", entryName("k"), []byte("plain s3cret"), legacy); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := openTest(t, Options{Dir: dir})
+	c.Do("k", "", (&counter{value: []byte("v"), ttl: time.Hour}).fetch)
+	if id, _ := findKeyring(legacyRingPrefix + dir); id != 0 {
+		t.Fatalf("legacy keyring %d still in @u", id)
+	}
+	if _, err := readKey(legacy, nil); err == nil {
+		t.Fatalf("legacy keyring still readable")
+	}
+}
+
+// A Dir that cannot take a key file (read-only here) is a fault too: no key,
+// no store, one warning. (Root ignores permission bits, so a key file that
+// cannot be read is a directory in its place, in TestUnfitKeyFile.)
+func TestKeyFileNotCreatable(t *testing.T) {
+	dir := mountTmpfs(t, 0, "size=64k")
+	if err := os.WriteFile(filepath.Join(dir, "filler"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("", dir, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+		t.Skipf("remount read-only: %v", err)
+	}
+	var warnings []error
+	c, ks := openTest(t, Options{Dir: dir, Warn: func(err error) { warnings = append(warnings, err) }})
+	f := &counter{value: []byte("s3cret"), ttl: time.Hour}
+	for i := 0; i < 3; i++ {
+		if v, _, err := c.Do("k", "", f.fetch); string(v) != "s3cret" || err != nil {
+			t.Fatalf("%q %v", v, err)
+		}
+	}
+	if f.n() != 3 || len(warnings) != 1 {
+		t.Fatalf("%d fetches, warnings %v", f.n(), warnings)
+	}
+	if names, _ := ks.names(); len(names) != 0 {
+		t.Errorf("stored without a key: %v", names)
+	}
+}

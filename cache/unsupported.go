@@ -1,0 +1,23 @@
+//go:build !linux
+
+package cache
+
+import (
+	"errors"
+	"runtime"
+	"time"
+)
+
+// The cache keeps sealed values in the Linux kernel key retention service;
+// elsewhere there is nowhere to keep them off disk, so there is no cache:
+// Open fails with errUnsupported and callers ask their sources every time.
+var errUnsupported = errors.New("the node-local credential cache needs the Linux kernel key retention service; there is none on " + runtime.GOOS)
+
+func platformErr() error { return errUnsupported }
+
+func newKernelStore(string, func() (func(), error)) (store, error) { return nil, errUnsupported }
+func lockFile(string, time.Duration) (func(), error)               { return nil, errUnsupported }
+func removeLock(string)                                            {}
+func ensurePrivateDir(string) error                                { return errUnsupported }
+func loadKey(string) ([keySize]byte, error)                        { return [keySize]byte{}, errUnsupported }
+func createKey(string) error                                       { return errUnsupported }
