@@ -51,3 +51,36 @@ func BenchmarkMissStore(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSealCost is what sealing adds to a hit, in two parts: checking
+// and reading the key file, and opening the sealed payload (in place).
+func BenchmarkSealCost(b *testing.B) {
+	c, ks := openTest(b, Options{})
+	fetch := func() ([]byte, time.Duration, error) { return benchValue, time.Hour, nil }
+	const key = "helper:pass|get|localhost:5443"
+	c.Do(key, "fp", fetch)
+	name := entryName(key)
+	payload, err := ks.read(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("key-file", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.key(false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("open", func(b *testing.B) {
+		s, _ := c.key(false)
+		buf := make([]byte, len(payload))
+		b.ReportAllocs()
+		for b.Loop() {
+			copy(buf, payload) // open decrypts in place
+			if e, err := s.open(name, buf); err != nil || len(e.data) != len(benchValue) {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -223,24 +223,29 @@ func (c *Cache) Do(key, fingerprint string, fetch Fetch) (value []byte, ttl time
 // (loadKey). With create it makes the key file when there is none, which
 // needs Dir; errNoKey otherwise.
 func (c *Cache) key(create bool) (*sealer, error) {
-	k, err := loadKey(c.keyPath)
+	st, err := keyFileState(c.keyPath)
 	if errors.Is(err, errNoKey) && create {
 		if err = c.prepareDir(); err == nil {
 			if err = createKey(c.keyPath); err == nil {
-				k, err = loadKey(c.keyPath)
+				st, err = keyFileState(c.keyPath)
 			}
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	if s := c.sealer.Load(); s != nil && s.key == k {
+	if s := c.sealer.Load(); s != nil && s.file == st {
 		return s, nil
+	}
+	k, st, err := loadKey(c.keyPath)
+	if err != nil {
+		return nil, err
 	}
 	s, err := newSealer(k)
 	if err != nil {
 		return nil, fmt.Errorf("key file %s: %w", c.keyPath, err)
 	}
+	s.file = st
 	c.sealer.Store(s)
 	return s, nil
 }

@@ -15,46 +15,69 @@ import (
 // platformErr is nil: Linux has everything the cache needs.
 func platformErr() error { return nil }
 
-// loadKey reads the sealing key after checking its file the way ssh checks
-// a private key: not a symbolic link, a regular file, owned by the caller,
-// no permission for group or others, and exactly keySize bytes. It checks on
-// every call: a file chmodded, chowned or replaced is refused at its next
-// use. errNoKey when there is no file yet.
-func loadKey(path string) (key [keySize]byte, err error) {
+// keyFileState checks the key file the way ssh checks a private key: not a
+// symbolic link, a regular file, owned by the caller, no permission for
+// group or others, exactly keySize bytes. It runs before every use, one
+// lstat; the key is read again (loadKey) only when the file's identity or
+// change time moved, so a file chmodded, chowned, rewritten or replaced is
+// seen at its next use. errNoKey when there is no file yet.
+func keyFileState(path string) (fileState, error) {
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return fileState{}, errNoKey
+		}
+		return fileState{}, fmt.Errorf("key file: %w", err)
+	}
+	return checkKeyStat(path, &st)
+}
+
+func checkKeyStat(path string, st *unix.Stat_t) (fileState, error) {
+	switch {
+	case st.Mode&unix.S_IFMT == unix.S_IFLNK:
+		return fileState{}, fmt.Errorf("key file %s is a symbolic link", path)
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		return fileState{}, fmt.Errorf("key file %s is not a regular file", path)
+	case int(st.Uid) != os.Geteuid():
+		return fileState{}, fmt.Errorf("key file %s is owned by uid %d, not %d", path, st.Uid, os.Geteuid())
+	case st.Mode&0o077 != 0:
+		return fileState{}, fmt.Errorf("key file %s has mode %04o: group or others may use it (want 0600)", path, st.Mode&0o7777)
+	case st.Size != keySize:
+		return fileState{}, fmt.Errorf("key file %s holds %d bytes, not %d", path, st.Size, keySize)
+	}
+	return fileState{dev: st.Dev, ino: st.Ino, ctime: st.Ctim.Nano()}, nil
+}
+
+// loadKey reads the key, checking the open file as keyFileState checks the
+// path, so a file swapped between the two is caught.
+func loadKey(path string) (key [keySize]byte, state fileState, err error) {
 	// O_NONBLOCK: a FIFO planted in the key's place must not hang the open.
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		switch {
 		case errors.Is(err, unix.ENOENT):
-			return key, errNoKey
+			return key, state, errNoKey
 		case errors.Is(err, unix.ELOOP):
-			return key, fmt.Errorf("key file %s is a symbolic link", path)
+			return key, state, fmt.Errorf("key file %s is a symbolic link", path)
 		}
-		return key, fmt.Errorf("key file: %w", err)
+		return key, state, fmt.Errorf("key file: %w", err)
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return key, fmt.Errorf("key file: %w", err)
+		return key, state, fmt.Errorf("key file: %w", err)
 	}
-	switch {
-	case st.Mode&unix.S_IFMT != unix.S_IFREG:
-		return key, fmt.Errorf("key file %s is not a regular file", path)
-	case int(st.Uid) != os.Geteuid():
-		return key, fmt.Errorf("key file %s is owned by uid %d, not %d", path, st.Uid, os.Geteuid())
-	case st.Mode&0o077 != 0:
-		return key, fmt.Errorf("key file %s has mode %04o: group or others may use it (want 0600)", path, st.Mode&0o7777)
-	case st.Size != keySize:
-		return key, fmt.Errorf("key file %s holds %d bytes, not %d", path, st.Size, keySize)
+	if state, err = checkKeyStat(path, &st); err != nil {
+		return key, state, err
 	}
 	n, err := unix.Pread(fd, key[:], 0)
 	if err != nil {
-		return key, fmt.Errorf("key file: %w", err)
+		return key, state, fmt.Errorf("key file: %w", err)
 	}
 	if n != keySize {
-		return key, fmt.Errorf("key file %s: read %d bytes, not %d", path, n, keySize)
+		return key, state, fmt.Errorf("key file %s: read %d bytes, not %d", path, n, keySize)
 	}
-	return key, nil
+	return key, state, nil
 }
 
 // createKey makes the key file once, atomically, when there is none: a new

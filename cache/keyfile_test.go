@@ -147,7 +147,7 @@ func TestKeyFileConcurrentCreators(t *testing.T) {
 				return
 			}
 			var err error
-			if keys[i], err = loadKey(path); err != nil {
+			if keys[i], _, err = loadKey(path); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -214,5 +214,27 @@ func TestKeyFileNotCreatable(t *testing.T) {
 	}
 	if names, _ := ks.names(); len(names) != 0 {
 		t.Errorf("stored without a key: %v", names)
+	}
+}
+
+// A key rewritten in place (same file, new bytes) is read again at its next
+// use: entries sealed with the old bytes are misses, never opened with them.
+func TestKeyFileRewrittenInPlace(t *testing.T) {
+	c, _ := openTest(t, Options{})
+	f := &counter{value: []byte("v1"), ttl: time.Hour}
+	c.Do("k", "", f.fetch)
+	before, _ := os.Stat(c.keyPath)
+	if err := os.WriteFile(c.keyPath, bytes.Repeat([]byte{7}, keySize), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.Stat(c.keyPath); !os.SameFile(before, after) {
+		t.Fatal("not the same file")
+	}
+	f.value = []byte("v2")
+	if v, _, _ := c.Do("k", "", f.fetch); string(v) != "v2" || f.n() != 2 {
+		t.Fatalf("after the rewrite: %q, %d fetches", v, f.n())
+	}
+	if s, _ := c.key(false); s == nil || s.key != [keySize]byte(bytes.Repeat([]byte{7}, keySize)) {
+		t.Fatalf("new key not in use")
 	}
 }

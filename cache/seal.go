@@ -25,6 +25,14 @@ const (
 type sealer struct {
 	key  [keySize]byte
 	aead cipher.AEAD
+	file fileState // of the key file it was read from
+}
+
+// fileState tells whether the key file changed since it was read: any write,
+// chmod, chown or replacement moves one of these.
+type fileState struct {
+	dev, ino uint64
+	ctime    int64
 }
 
 func newSealer(key [keySize]byte) (*sealer, error) {

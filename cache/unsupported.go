@@ -19,5 +19,8 @@ func newKernelStore(string, func() (func(), error)) (store, error) { return nil,
 func lockFile(string, time.Duration) (func(), error)               { return nil, errUnsupported }
 func removeLock(string)                                            {}
 func ensurePrivateDir(string) error                                { return errUnsupported }
-func loadKey(string) ([keySize]byte, error)                        { return [keySize]byte{}, errUnsupported }
-func createKey(string) error                                       { return errUnsupported }
+func keyFileState(string) (fileState, error)                       { return fileState{}, errUnsupported }
+func loadKey(string) ([keySize]byte, fileState, error) {
+	return [keySize]byte{}, fileState{}, errUnsupported
+}
+func createKey(string) error { return errUnsupported }
