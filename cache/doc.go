@@ -10,27 +10,71 @@
 //
 // # Where entries live
 //
-// Values are credentials, so they never touch a disk, not even encrypted.
 // Each entry is a "user" key in the Linux kernel key retention service, in a
-// keyring of our own named "node-credential-provider:" plus the absolute
-// cache directory, linked into the user keyring (@u) of the caller's uid
-// (root for the kubelet). Kernel key payloads are kernel memory: never
-// swapped, gone at reboot, and dropped by the kernel at their timeout.
+// keyring of our own named "node-credential-provider:sealed:" plus the
+// absolute cache directory, linked into the user keyring (@u) of the
+// caller's uid (root for the kubelet). Kernel key payloads are kernel memory:
+// never swapped, gone at reboot, and dropped by the kernel at their timeout.
 //
 // @u is the keyring every process of the uid can reach. A session keyring
 // would not do: systemd gives each service its own (KeyringMode=private), and
 // the kubelet's children inherit the kubelet's. Because no plugin process
 // possesses the keys it reads, each key grants the user (uid) bits as well as
-// the possessor bits; group and others get nothing. Any process running as
-// the same uid in the same user namespace can read an entry, which is the
-// same reach a root-owned 0600 file has.
+// the possessor bits; group and others get nothing.
 //
-// The other design, an AES-GCM key in the keyring and encrypted value files
-// on disk, was measured and rejected: a hit cost 7.1 µs and 13 allocations
-// against 2.6 µs and 4 for reading the value from the keyring (2-core VM),
-// and it needs files written atomically, a crash story for them, and cleanup
-// of files no key can decrypt after a reboot. Both are noise next to the
-// ~1.5 ms a process costs; the difference is in what can go wrong.
+// Every payload is sealed: AES-256-GCM with a random nonce, the entry's name
+// as additional data (seal.go). The 32-byte key is the file cache.key in the
+// cache directory, on the host's disk. It is made once, on the first store:
+// written and synced under a temporary name, then link()ed to its name, which
+// unlike rename never replaces, so of concurrent first creators one wins and
+// all seal with its key. Before every use it is checked as ssh checks a
+// private key: not a symbolic link, a regular file owned by the caller, no
+// permission for group or others, exactly 32 bytes. One lstat does it; the
+// key is read again when the file's inode or change time moves.
+//
+// # Who can read what
+//
+// The reason for the split: the kernel's key service is namespaced by user
+// namespace, not by mount namespace. A container that runs as uid 0 in the
+// host's user namespace (a pod by default: the kubelet runs pods with seccomp
+// Unconfined unless seccompDefault is on, and many images run as root)
+// reaches root's @u like any root process. It cannot reach a file on the
+// host's disk that is not mounted into it.
+//
+//   - Root on the host (host mount namespace): reads the key and the keyring,
+//     so every cached answer; it can read the stores they came from as well.
+//   - Other uids on the host: nothing. The directory is 0700, the key 0600,
+//     and keys grant nothing to other uids (each uid has its own @u).
+//   - A pod as uid 0 in the host user namespace, no seccomp, no host mounts:
+//     lists the keyring and reads the sealed payloads, their sizes and
+//     timeouts, and entry names (a hash of helper, action and registry: it
+//     can confirm a guessed registry name, nothing more). It cannot open a
+//     payload nor forge one. It can delete or damage entries, which costs a
+//     helper call (a miss), or put back a payload it copied earlier under
+//     the same name: that holds an answer that was valid for the same source
+//     and is served only until its own expiry, and not at all once the source
+//     changed (the fingerprint is inside the seal).
+//   - A pod under the RuntimeDefault seccomp profile (keyctl is blocked) or in
+//     its own user namespace (hostUsers: false): nothing at all.
+//   - A pod that can read the cache directory (a hostPath of it or of
+//     /var/lib), or is privileged in the host's mount namespace: everything,
+//     as root on the host; such a pod can read the stores too
+//     (/var/lib/kubelet, /root, a pass store and its gpg key).
+//   - After a reboot: the keyring is gone; the key file on disk opens nothing.
+//     The first store seals with it again.
+//   - A stolen disk: the key and empty lock files; the sealed entries were
+//     never on it. (Hibernation, which writes kernel memory to swap, and a
+//     kernel crash dump, which holds the keyring and the page cache, are the
+//     exceptions: both hold what root on the host holds.)
+//
+// Deleting cache.key makes every entry a miss: the next store makes a new
+// key. Deleting the directory does the same.
+//
+// The design measured before this one kept plain values in the keyring
+// (2.6 µs and 4 allocations a hit on a 2-core VM, by the benchmarks of this
+// package) and trusted "same uid, same user namespace" to mean "root on the
+// host", which a pod breaks. Sealing adds an lstat of the key file and an
+// AES-GCM open per hit (BenchmarkSealCost); the numbers are in the README.
 //
 // # Writing an entry
 //
@@ -40,12 +84,13 @@
 // name in one step, so a reader sees the old entry or the new one, and a
 // process killed at any point leaves nothing another process can misread.
 //
-// Entries are named by a hash of the key. The payload carries the key, the
-// fingerprint, creation and expiry times and a kind (value, empty lookup,
-// failure), and ends in the first four bytes of the SHA-256 of the rest; anything that does not
-// decode exactly or fails the checksum (a value damaged in place), names another key, has
-// another fingerprint, has expired, or claims to be created in the future (a
-// clock that went back) is a miss, and the fetch that follows replaces it.
+// Entries are named by a hash of the key. The sealed plaintext carries the
+// key, the fingerprint, creation and expiry times and a kind (value, empty
+// lookup, failure). Anything that does not open with the key (another key, a
+// byte changed, a payload moved from another name, an entry of an older
+// version), does not decode exactly, names another key, has another
+// fingerprint, has expired, or claims to be created in the future (a clock
+// that went back) is a miss, and the fetch that follows replaces it.
 //
 // # Lifetimes
 //
@@ -58,11 +103,12 @@
 //
 // # On disk
 //
-// Options.Dir (default /var/lib/node-credential-provider/cache) holds only
-// empty lock files: one per key, and one that serializes making the shared
-// keyring. The directory is made 0700 and must belong to the caller; lock
-// files are 0600 and opened without following symlinks. flock locks die with
-// their holder, so a killed fetcher never blocks the others beyond its life.
+// Options.Dir (default /var/lib/node-credential-provider/cache) holds the key
+// file and empty lock files: one per key, and one that serializes making the
+// shared keyring. The directory is made 0700 and must belong to the caller;
+// lock files are 0600 and opened without following symlinks. flock locks die
+// with their holder, so a killed fetcher never blocks the others beyond its
+// life. No value is ever written to disk, sealed or not.
 //
 // # Bounds
 //
@@ -75,16 +121,22 @@
 //
 // No keyctl (EPERM under a container runtime's default seccomp profile, ENOSYS),
 // an unusable directory (missing and not creatable, read-only, full, owned by
-// someone else), a kernel quota reached, a lock not had within
+// someone else), an unfit key file (not creatable, unreadable, a symbolic
+// link, not a regular file, someone else's, open to group or others, the
+// wrong size), a kernel quota reached, a lock not had within
 // Options.LockTimeout: Do calls fetch directly and returns its answer, and
-// Options.Warn hears about it once per Cache. There is no plain-text
-// fallback.
+// Options.Warn hears about it once per Cache. An unfit key file is left as
+// it is, for its owner to look at, and nothing sealed with it is served.
+// There is no plain-text fallback. On systems other than Linux there is no
+// cache: Open returns an error.
 //
 // # Purging
 //
 // [Cache.Purge] removes entries by key, [Cache.List] shows them without values.
 // From a shell, as root: keyctl search @u keyring
-// node-credential-provider:/var/lib/node-credential-provider/cache prints the
-// keyring's id for keyctl show, keyctl clear, or keyctl unlink ID @u. A reboot
-// empties the cache. Deleting the directory removes only lock files.
+// node-credential-provider:sealed:/var/lib/node-credential-provider/cache
+// prints the keyring's id for keyctl show, keyctl clear, or keyctl unlink ID
+// @u. A reboot empties the cache. Versions before sealing used the keyring
+// name without "sealed:" and kept values in plain text there; making the
+// sealed keyring destroys that one.
 package cache

@@ -180,7 +180,7 @@ sources:
 // keyctl, purging the entries leaves an empty keyring behind.
 func dropCacheKeyring(dir string) {
 	exec.Command(binary, "cache", "purge", "--all", "--cache-dir", dir).Run()
-	if id, err := exec.Command("keyctl", "search", "@u", "keyring", "node-credential-provider:"+dir).Output(); err == nil {
+	if id, err := exec.Command("keyctl", "search", "@u", "keyring", "node-credential-provider:sealed:"+dir).Output(); err == nil {
 		exec.Command("keyctl", "unlink", strings.TrimSpace(string(id)), "@u").Run()
 	}
 }

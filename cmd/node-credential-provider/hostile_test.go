@@ -334,7 +334,7 @@ func corruptCache(damage func([]byte) []byte) func(*testing.T, *hostileFixture, 
 		if r := f.run(t, v1("r.io/app"), args...); r.code != 0 || !strings.Contains(r.stdout, marker) {
 			t.Fatalf("filling the cache: %+v", r)
 		}
-		ring, err := exec.Command("keyctl", "search", "@u", "keyring", "node-credential-provider:"+f.cacheDir).Output()
+		ring, err := exec.Command("keyctl", "search", "@u", "keyring", "node-credential-provider:sealed:"+f.cacheDir).Output()
 		if err != nil {
 			t.Skipf("no cache keyring (kernel keyring unusable here?): %v", err)
 		}

@@ -54,7 +54,7 @@ func (o *sourceOptions) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.kubeletRootDir, "kubelet-root-dir", "/var/lib/kubelet", "the kubelet's --root-dir, first place of the default search list")
 	fs.DurationVar(&o.cacheDuration, "cache-duration", config.DefaultCacheDuration,
 		"how long the kubelet may cache an answer with credentials (overrides the config's cacheDuration); 0s: ask us on every pull; misses are never cached")
-	fs.StringVar(&o.cacheDir, "cache-dir", config.DefaultCacheDir, "directory of the node-local cache of helper answers (overrides the config's cache.dir; holds locks only, values live in the kernel keyring)")
+	fs.StringVar(&o.cacheDir, "cache-dir", config.DefaultCacheDir, "directory of the node-local cache of helper answers (overrides the config's cache.dir; holds its key and lock files, values live sealed in the kernel keyring)")
 	fs.BoolVar(&o.noCache, "no-cache", false, "do not use the node-local cache: every request runs the helpers")
 	fs.DurationVar(&o.deadline, "deadline", defaultDeadline,
 		"the whole run answers within this, counted from the start of the process, however many helpers hang: sources still running then are cut short (logged) and the first that answered is used; at most "+maxDeadline.String()+", as the kubelet kills a plugin at 60s")
