@@ -328,7 +328,7 @@ func TestUnusableDir(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := mk(t)
 			var warnings []error
-			c, _ := openTest(t, Options{Dir: dir, Warn: func(err error) { warnings = append(warnings, err) }})
+			c, ks := openTest(t, Options{Dir: dir, Warn: func(err error) { warnings = append(warnings, err) }})
 			f := &counter{value: []byte("s3cret"), ttl: time.Hour}
 			for i := 0; i < 3; i++ {
 				if v, _, err := c.Do("k", "", f.fetch); string(v) != "s3cret" || err != nil {
@@ -337,6 +337,10 @@ func TestUnusableDir(t *testing.T) {
 			}
 			if f.n() != 3 || len(warnings) != 1 {
 				t.Fatalf("%d fetches, warnings %v", f.n(), warnings)
+			}
+			// No directory, no key file: nothing may be stored, sealed or not.
+			if names, _ := ks.names(); len(names) != 0 {
+				t.Errorf("stored without a key file: %v", names)
 			}
 			t.Logf("warning: %v", warnings[0])
 		})

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -187,33 +186,6 @@ func TestLegacyKeyringDestroyed(t *testing.T) {
 	}
 	if _, err := readKey(legacy, nil); err == nil {
 		t.Fatalf("legacy keyring still readable")
-	}
-}
-
-// A Dir that cannot take a key file (read-only here) is a fault too: no key,
-// no store, one warning. (Root ignores permission bits, so a key file that
-// cannot be read is a directory in its place, in TestUnfitKeyFile.)
-func TestKeyFileNotCreatable(t *testing.T) {
-	dir := mountTmpfs(t, 0, "size=64k")
-	if err := os.WriteFile(filepath.Join(dir, "filler"), nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mount("", dir, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
-		t.Skipf("remount read-only: %v", err)
-	}
-	var warnings []error
-	c, ks := openTest(t, Options{Dir: dir, Warn: func(err error) { warnings = append(warnings, err) }})
-	f := &counter{value: []byte("s3cret"), ttl: time.Hour}
-	for i := 0; i < 3; i++ {
-		if v, _, err := c.Do("k", "", f.fetch); string(v) != "s3cret" || err != nil {
-			t.Fatalf("%q %v", v, err)
-		}
-	}
-	if f.n() != 3 || len(warnings) != 1 {
-		t.Fatalf("%d fetches, warnings %v", f.n(), warnings)
-	}
-	if names, _ := ks.names(); len(names) != 0 {
-		t.Errorf("stored without a key: %v", names)
 	}
 }
 

@@ -153,6 +153,11 @@ func TestBurstAcrossProcesses(t *testing.T) {
 			if got := fetchCalls(t, calls); got != 1 {
 				t.Fatalf("%d processes made %d fetches, want 1", n, got)
 			}
+			// They were first creators of the key file together: one won,
+			// and nothing of the others is left.
+			if tmp, _ := filepath.Glob(filepath.Join(dir, keyFileName+keyTempInfix+"*")); len(tmp) != 0 {
+				t.Errorf("key files in the making left behind: %v", tmp)
+			}
 			if tc.mode == "burst-fail" && hits != n-1 {
 				t.Errorf("%d processes got the remembered failure, want %d", hits, n-1)
 			}
