@@ -43,8 +43,9 @@
 //
 //   - Root on the host (host mount namespace): reads the key and the keyring,
 //     so every cached answer; it can read the stores they came from as well.
-//   - Other uids on the host: nothing. The directory is 0700, the key 0600,
-//     and keys grant nothing to other uids (each uid has its own @u).
+//   - Other uids on the host, and pods running as one: nothing. The
+//     directory is 0700, the key 0600, and keys grant nothing to other uids
+//     (each uid has its own @u).
 //   - A pod as uid 0 in the host user namespace, no seccomp, no host mounts:
 //     lists the keyring and reads the sealed payloads, their sizes and
 //     timeouts, and entry names (a hash of helper, action and registry: it
