@@ -43,9 +43,9 @@ build:
 demo: build
 	scripts/demo.sh $(BIN)
 
-## test: formatting, vet, unit tests, the demo, the end-to-end suite, matching against the kubelet's keyring, the kind config,
+## test: formatting, vet, unit tests, the windows/arm64 vet and test build, the release binaries, the demo, the end-to-end suite, matching against the kubelet's keyring, the kind config,
 ## the image's tests and reproducibility, then the same end-to-end cases against a real kind cluster (deleted at the end)
-test: lint unit image-check keyring-parity kind-config demo e2e
+test: lint unit cross release image-check keyring-parity kind-config demo e2e
 	NCP_E2E_KIND_DELETE=1 $(MAKE) --no-print-directory e2e-kind
 
 lint:

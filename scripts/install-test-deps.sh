@@ -4,8 +4,9 @@
 # docker-credential-pass and -secretservice, pass, and gnupg. Idempotent:
 # does nothing when they are all installed. Without them that test skips.
 # busybox-static: install's restart-in-root test (install TestRestartRunsInRoot) needs a static shell to chroot to.
+# keyutils: the cmd hostile and fault cases that look into the cache keyring with keyctl.
 set -euo pipefail
-packages=(golang-docker-credential-helpers pass gnupg busybox-static)
+packages=(golang-docker-credential-helpers pass gnupg busybox-static keyutils)
 
 missing=()
 for p in "${packages[@]}"; do
