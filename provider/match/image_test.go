@@ -26,6 +26,16 @@ func TestNormalizeImage(t *testing.T) {
 		{"UPPER/app", "UPPER/app"},
 		{"[::1]:5000/app", "[::1]:5000/app"},
 		{"reg.example.com/a_b/c__d/e-f/g--h/i.j", "reg.example.com/a_b/c__d/e-f/g--h/i.j"},
+		// distribution/reference reads a first component that is no host
+		// as part of the path; the kubelet still matches it as a host.
+		{"my_reg.example.com/app", "my_reg.example.com/app"},
+		{"reg_x.example.com/app:v1", "reg_x.example.com/app"},
+		// The 255-character limit is on the path, not the whole name.
+		{"registry.example.com/" + strings.Repeat("a", 255), "registry.example.com/" + strings.Repeat("a", 255)},
+		{"app@sha384:" + strings.Repeat("0", 96), "docker.io/library/app"},
+		{"app@sha512:" + strings.Repeat("f", 128), "docker.io/library/app"},
+		{"localhost:5000", "docker.io/library/localhost"},
+		{"[::1]/app", "[::1]/app"},
 	} {
 		got, err := NormalizeImage(tc.in)
 		if err != nil || got != tc.want {
@@ -50,7 +60,19 @@ func TestNormalizeImageErrors(t *testing.T) {
 		"registry.example.com:/app",
 		"registry.example.com:port/app",
 		"reg..example.com/app",
-		"reg_x.example.com/app",
+		"reg_x.example.com:5000/app", // a port makes it a host, and "_" is no host character
+		"-reg.example.com/app",
+		"reg-.example.com:5000/app",
+		"[::1.2]:5000/app",
+		"[]:5000/app",
+		"registry.example.com/app@sha256:00",
+		"registry.example.com/app@md5:abcd",
+		"registry.example.com/app@md5:" + strings.Repeat("ab", 16),
+		"registry.example.com/app@sha256:" + strings.Repeat("AB", 32),
+		"registry.example.com/app@sha256:" + strings.Repeat("ab", 33),
+		"registry.example.com/app@SHA256:" + strings.Repeat("ab", 32),
+		strings.Repeat("ab", 32),
+		"x/" + strings.Repeat("a", 254), // docker.io/x/aaa...: a 256-character path
 		"registry.example.com/-app",
 		"registry.example.com/app-",
 		"registry.example.com/a___b",
@@ -58,7 +80,7 @@ func TestNormalizeImageErrors(t *testing.T) {
 		"[::1/app",
 		"[::1]x/app",
 		"[zz]:5000/app",
-		"registry.example.com/" + strings.Repeat("a", 300),
+		"registry.example.com/" + strings.Repeat("a", 256),
 		"registry.example.com/ä",
 	} {
 		if got, err := NormalizeImage(in); err == nil {
