@@ -179,7 +179,8 @@ func (s *Store) Resolve(ctx context.Context, image string) Answer {
 	if len(a.Credentials) == 0 {
 		return a
 	}
-	sort.Slice(a.Credentials, func(i, j int) bool { return a.Credentials[i].Key > a.Credentials[j].Key })
+	// Stable: two credentials under one key keep their source's order.
+	sort.SliceStable(a.Credentials, func(i, j int) bool { return a.Credentials[i].Key > a.Credentials[j].Key })
 	if !pathScoped && !anyPathScoped(a.Credentials) {
 		a.CacheKeyType = CacheKeyRegistry
 	}

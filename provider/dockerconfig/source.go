@@ -71,11 +71,11 @@ func (s *Source) Keys() ([]string, error) {
 
 // Lookup applies the kubelet's keyring rules to the file's entries: every
 // usable entry whose key matches the image; when none does and the image is
-// on Docker Hub, the entry under index.docker.io.
+// on Docker Hub, the entries under index.docker.io.
 func (f *File) Lookup(image string) provider.Result {
 	var res provider.Result
-	seen := map[string]string{} // MatchKey -> Key that claimed it
-	var fallback *Entry
+	var fallback []*Entry
+	resp := response{sent: map[provider.Credential]string{}, spellings: map[string]int{}}
 	for i := range f.Entries {
 		e := &f.Entries[i]
 		if !e.Usable() {
@@ -85,8 +85,8 @@ func (f *File) Lookup(image string) provider.Result {
 		if match.HasPath(e.MatchKey) && match.SameHost(e.MatchKey, image) {
 			res.PathScoped = true
 		}
-		if e.MatchKey == match.DefaultRegistryKey && fallback == nil {
-			fallback = e
+		if e.MatchKey == match.DefaultRegistryKey {
+			fallback = append(fallback, e)
 		}
 		if !match.Matches(e.MatchKey, image) {
 			if why := match.NearMiss(e.MatchKey, image); why != "" {
@@ -94,20 +94,40 @@ func (f *File) Lookup(image string) provider.Result {
 			}
 			continue
 		}
-		if first, dup := seen[e.MatchKey]; dup {
-			// The kubelet's answer holds one credential per key.
-			res.Notes = append(res.Notes, fmt.Sprintf("%q skipped: same key as %q", e.Key, first))
-			continue
-		}
-		seen[e.MatchKey] = e.Key
-		res.Credentials = append(res.Credentials, provider.Credential{Key: e.MatchKey, Username: e.Username, Password: e.Password})
-		res.Notes = append(res.Notes, fmt.Sprintf("%q matches as %q", e.Key, e.MatchKey))
+		resp.add(&res, e, fmt.Sprintf("%q matches as %q", e.Key, e.MatchKey))
 	}
-	if len(res.Credentials) == 0 && fallback != nil && match.IsDockerHub(image) {
-		res.Credentials = append(res.Credentials, provider.Credential{Key: fallback.MatchKey, Username: fallback.Username, Password: fallback.Password})
-		res.Notes = append(res.Notes, fmt.Sprintf("%q used as the Docker Hub fallback", fallback.Key))
+	if len(res.Credentials) == 0 && match.IsDockerHub(image) {
+		for _, e := range fallback {
+			resp.add(&res, e, fmt.Sprintf("%q used as the Docker Hub fallback", e.Key))
+		}
 	}
 	return res
+}
+
+// response gathers the credentials of one answer. Two spellings of one
+// registry in a file ("https://quay.io/v1/" and "quay.io") are two
+// credentials in the kubelet's keyring, which the runtime tries in turn: we
+// send both, each key spelled so that the kubelet reads it back as the same
+// key (match.WireKey). The same credential twice is sent once.
+type response struct {
+	sent      map[provider.Credential]string // credential -> the file's key that sent it
+	spellings map[string]int                 // MatchKey -> credentials sent under it
+}
+
+func (r *response) add(res *provider.Result, e *Entry, note string) {
+	cred := provider.Credential{Key: e.MatchKey, Username: e.Username, Password: e.Password}
+	if first, dup := r.sent[cred]; dup {
+		res.Notes = append(res.Notes, fmt.Sprintf("%q holds the same credential as %q for %q: sent once", e.Key, first, e.MatchKey))
+		return
+	}
+	if _, err := match.WireKey(e.MatchKey, r.spellings[e.MatchKey]); err != nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("%q skipped: %v", e.Key, err))
+		return
+	}
+	r.spellings[e.MatchKey]++
+	r.sent[cred] = e.Key
+	res.Credentials = append(res.Credentials, cred)
+	res.Notes = append(res.Notes, note)
 }
 
 func unusableReason(e *Entry, f *File) string {

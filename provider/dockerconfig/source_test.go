@@ -2,6 +2,7 @@ package dockerconfig
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -102,14 +103,48 @@ func TestDockerHubKeys(t *testing.T) {
 	if !reflect.DeepEqual(got, []provider.Credential{cred("docker.io", "new", "2")}) {
 		t.Errorf("got %+v", got)
 	}
-	// Two spellings of one key: one credential per key, the first by name.
-	f, err = Parse([]byte(`{"auths":{"https://index.docker.io/v1/":{"username":"a","password":"1"},"index.docker.io":{"username":"b","password":"2"}}}`), false)
+	// Two spellings of one key: both credentials, as the kubelet's keyring
+	// keeps both; the same credential twice is sent once.
+	f, err = Parse([]byte(`{"auths":{"https://index.docker.io/v1/":{"username":"a","password":"1"},"index.docker.io":{"username":"b","password":"2"},"index.docker.io/v1/":{"username":"a","password":"1"}}}`), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got = f.Lookup("docker.io/library/nginx").Credentials
-	if !reflect.DeepEqual(got, []provider.Credential{cred("index.docker.io", "a", "1")}) {
+	if !reflect.DeepEqual(got, []provider.Credential{cred("index.docker.io", "a", "1"), cred("index.docker.io", "b", "2")}) {
 		t.Errorf("got %+v", got)
+	}
+}
+
+// Two spellings of one registry are two credentials; more than
+// match.WireKey can spell apart are noted, not sent.
+func TestTwoSpellings(t *testing.T) {
+	f, err := Parse([]byte(`{"auths":{"https://quay.io/v1/":{"username":"stale","password":"1"},"quay.io":{"username":"right","password":"2"}}}`), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.Lookup("quay.io/team/app").Credentials
+	if !reflect.DeepEqual(got, []provider.Credential{cred("quay.io", "stale", "1"), cred("quay.io", "right", "2")}) {
+		t.Errorf("got %+v", got)
+	}
+	var b strings.Builder
+	b.WriteString(`{"auths":{`)
+	spellings := []string{"quay.io", "quay.io/", "https://quay.io", "https://quay.io/", "http://quay.io", "https://quay.io/v1/", "https://quay.io/v2/", "quay.io/v1/", "quay.io/v2/", "http://quay.io/v1/"}
+	for i, k := range spellings {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `%q:{"username":"u%d","password":"p"}`, k, i)
+	}
+	b.WriteString(`}}`)
+	if f, err = Parse([]byte(b.String()), false); err != nil {
+		t.Fatal(err)
+	}
+	res := f.Lookup("quay.io/app")
+	if len(res.Credentials) != 9 {
+		t.Errorf("%d credentials, want the 9 that can be spelled apart", len(res.Credentials))
+	}
+	if !strings.Contains(strings.Join(res.Notes, "\n"), "skipped: more than 9 credentials") {
+		t.Errorf("notes %q do not say the tenth was skipped", res.Notes)
 	}
 }
 

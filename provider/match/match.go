@@ -38,6 +38,71 @@ func NormalizeKey(key string) (string, error) {
 	return u.Host + p, nil
 }
 
+// PatternKey is the key a matchImages pattern answers under: the pattern as
+// the kubelet parses a matchImages entry (host[:port] and the decoded path,
+// a path of "/" dropped), with no scheme or /v1/ /v2/ stripped, because the
+// kubelet matches matchImages literally. WireKey spells it for a response.
+// A pattern written with a scheme is a docker config key
+// ("https://index.docker.io/v1/"), and is normalized as one (NormalizeKey).
+func PatternKey(pattern string) (string, error) {
+	if strings.HasPrefix(pattern, "https://") || strings.HasPrefix(pattern, "http://") {
+		return NormalizeKey(pattern)
+	}
+	u, err := url.Parse("https://" + pattern)
+	if err != nil || u.Host == "" {
+		return "", errInvalidKey
+	}
+	if u.Path == "" || u.Path == "/" {
+		return u.Host, nil
+	}
+	return u.Host + u.Path, nil
+}
+
+// WireKey returns the n-th spelling (from 0) of key, a key in the form the
+// kubelet's keyring stores it (NormalizeKey's or PatternKey's), that the
+// kubelet reads back as exactly key when it takes it from our response: it
+// drops a scheme and then a leading /v1/ or /v2/ of the path once. So
+// "quay.io/v2/team" goes out as "quay.io/v1/v2/team". Distinct n give
+// distinct spellings, so that two credentials for one key can both be sent
+// in the response's auth map (the kubelet keeps both, as it does for
+// "https://quay.io/v1/" and "quay.io" in one docker config). It fails when
+// no spelling is read back as key, or when fewer than n+1 exist.
+func WireKey(key string, n int) (string, error) {
+	host, path := key, ""
+	if i := strings.IndexByte(key, '/'); i >= 0 {
+		host, path = key[:i], key[i:]
+	}
+	prefixes := []string{"", "/v1", "/v2"}
+	if strings.HasPrefix(path, "/v1/") || strings.HasPrefix(path, "/v2/") {
+		prefixes = prefixes[1:] // the kubelet strips one; add one to strip
+	}
+	found := 0
+	for _, prefix := range prefixes {
+		tail := path
+		if prefix != "" && tail == "" {
+			tail = "/"
+		}
+		for _, scheme := range [...]string{"", "https://", "http://"} {
+			w := scheme + host + prefix + tail
+			if back, err := NormalizeKey(w); err != nil || back != key {
+				continue
+			}
+			if found == n {
+				return w, nil
+			}
+			found++
+		}
+	}
+	if found == 0 {
+		back, err := NormalizeKey(key)
+		if err != nil {
+			return "", errInvalidKey
+		}
+		return "", fmt.Errorf("no key we can send is read back by the kubelet as %q (it reads %q as %q)", key, key, back)
+	}
+	return "", fmt.Errorf("more than %d credentials for %q", found, key)
+}
+
 type matchError string
 
 func (e matchError) Error() string { return string(e) }
@@ -157,8 +222,23 @@ func Registry(image string) string {
 // ValidatePattern checks a matchImages entry or a configured key the way an
 // operator needs: it must parse as the kubelet parses it, and carry no
 // scheme, no glob in port or path (the kubelet compares those literally),
-// no query and no empty host label.
+// no query and no empty host label; and, as our sources answer under their
+// matchImages, a key must exist that the kubelet reads back as the pattern.
 func ValidatePattern(p string) error {
+	if err := validatePattern(p); err != nil {
+		return err
+	}
+	k, err := PatternKey(p)
+	if err == nil {
+		_, err = WireKey(k, 0)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot be answered: %w", err)
+	}
+	return nil
+}
+
+func validatePattern(p string) error {
 	if p == "" {
 		return errors.New("empty pattern")
 	}

@@ -153,3 +153,67 @@ func TestNearMiss(t *testing.T) {
 		}
 	}
 }
+
+func TestWireKey(t *testing.T) {
+	for _, tc := range []struct {
+		key  string
+		want []string // every spelling, in order
+	}{
+		{"quay.io", []string{"quay.io", "https://quay.io", "http://quay.io", "quay.io/v1/", "https://quay.io/v1/", "http://quay.io/v1/", "quay.io/v2/", "https://quay.io/v2/", "http://quay.io/v2/"}},
+		{"quay.io/team", []string{"quay.io/team", "https://quay.io/team", "http://quay.io/team", "quay.io/v1/team", "https://quay.io/v1/team", "http://quay.io/v1/team", "quay.io/v2/team", "https://quay.io/v2/team", "http://quay.io/v2/team"}},
+		// A path that itself starts with /v1/ or /v2/ needs one more.
+		{"quay.io/v2/team", []string{"quay.io/v1/v2/team", "https://quay.io/v1/v2/team", "http://quay.io/v1/v2/team", "quay.io/v2/v2/team", "https://quay.io/v2/v2/team", "http://quay.io/v2/v2/team"}},
+		{"localhost:5000/v1/x", []string{"localhost:5000/v1/v1/x", "https://localhost:5000/v1/v1/x", "http://localhost:5000/v1/v1/x", "localhost:5000/v2/v1/x", "https://localhost:5000/v2/v1/x", "http://localhost:5000/v2/v1/x"}},
+		{"quay.io/v2", []string{"quay.io/v2", "https://quay.io/v2", "http://quay.io/v2", "quay.io/v1/v2", "https://quay.io/v1/v2", "http://quay.io/v1/v2", "quay.io/v2/v2", "https://quay.io/v2/v2", "http://quay.io/v2/v2"}},
+		{"*.example.com", []string{"*.example.com", "https://*.example.com", "http://*.example.com", "*.example.com/v1/", "https://*.example.com/v1/", "http://*.example.com/v1/", "*.example.com/v2/", "https://*.example.com/v2/", "http://*.example.com/v2/"}},
+		// No spelling is read back as a key with a "%" or "?" in its path.
+		{"quay.io/a%b", nil},
+		{"quay.io/a?b", nil},
+	} {
+		var got []string
+		for n := 0; ; n++ {
+			w, err := WireKey(tc.key, n)
+			if err != nil {
+				break
+			}
+			if back, err := NormalizeKey(w); err != nil || back != tc.key {
+				t.Errorf("WireKey(%q, %d) = %q, which is read back as %q, %v", tc.key, n, w, back, err)
+			}
+			got = append(got, w)
+		}
+		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("WireKey(%q, 0...) = %q, want %q", tc.key, got, tc.want)
+		}
+	}
+}
+
+func TestPatternKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"quay.io":           "quay.io",
+		"quay.io/":          "quay.io",
+		"quay.io/v2/team":   "quay.io/v2/team", // literal, as the kubelet matches matchImages
+		"quay.io/v1/":       "quay.io/v1/",
+		"localhost:5000/x/": "localhost:5000/x/",
+		"quay.io/te%61m":    "quay.io/team",
+		// With a scheme, a docker config key.
+		"https://quay.io/v2/team": "quay.io/team",
+		"https://quay.io/v1/":     "quay.io",
+	} {
+		if got, err := PatternKey(in); err != nil || got != want {
+			t.Errorf("PatternKey(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+func TestValidatePatternRoundTrip(t *testing.T) {
+	for _, ok := range []string{"quay.io/v2/team", "quay.io/v1/", "reg.example.com:5443/v2/x"} {
+		if err := ValidatePattern(ok); err != nil {
+			t.Errorf("ValidatePattern(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"quay.io/a%2525b", "quay.io/a%3Fb"} {
+		if err := ValidatePattern(bad); err == nil {
+			t.Errorf("ValidatePattern(%q) = nil, want an error: no key we send is read back as it", bad)
+		}
+	}
+}

@@ -134,8 +134,20 @@ func EncodeResponse(apiVersion string, a *provider.Answer) ([]byte, error) {
 	if resp.CacheKeyType == "" {
 		resp.CacheKeyType = provider.CacheKeyImage
 	}
+	// Each key goes out spelled so that the kubelet reads it back as the
+	// key we matched; a second credential for one key gets another
+	// spelling, and the kubelet keeps both, as for a docker config.
+	var spelled map[string]int
 	for _, c := range a.Credentials {
-		resp.Auth[c.Key] = authJSON{Username: c.Username, Password: c.Password}
+		w, err := match.WireKey(c.Key, spelled[c.Key])
+		if err != nil {
+			return nil, fmt.Errorf("the credential for %s cannot be sent: %w", quoteShort(c.Key), err)
+		}
+		if spelled == nil {
+			spelled = make(map[string]int, len(a.Credentials))
+		}
+		spelled[c.Key]++
+		resp.Auth[w] = authJSON{Username: c.Username, Password: c.Password}
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

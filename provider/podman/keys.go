@@ -1,86 +1,93 @@
 package podman
 
-import "strings"
+import (
+	"strings"
 
-// key is an auth.json key as containers/image reads it.
-type key struct {
-	// components are the host and then each path component.
-	components []string
-	// legacy keys were written with a scheme and name only their host.
-	legacy bool
-}
+	"github.com/node-credential-provider/node-credential-provider/provider/dockerconfig"
+)
 
-// dockerHub is the registry name containers/image gives Docker Hub images;
-// hubAliases are the other host names that mean it in a legacy key.
+// dockerHub is the registry name containers/image gives Docker Hub images.
 const dockerHub = "docker.io"
 
-var hubAliases = map[string]bool{"index.docker.io": true, "registry-1.docker.io": true, "docker.io": true}
-
-func parseKey(raw string) key {
-	s := raw
-	legacy := false
-	for _, scheme := range []string{"http://", "https://"} {
-		if strings.HasPrefix(s, scheme) {
-			s, legacy = s[len(scheme):], true
-		}
-	}
-	if legacy {
+// authFileKey is what containers/image's normalized pass reads a key as
+// (normalizeAuthFileKey): a key written with a scheme names its host only;
+// a key without one stays as written; and Docker Hub's names are one.
+func authFileKey(raw string) string {
+	s := strings.TrimPrefix(raw, "http://")
+	s = strings.TrimPrefix(s, "https://")
+	if s != raw {
 		s, _, _ = strings.Cut(s, "/")
 	}
-	k := key{components: strings.Split(s, "/"), legacy: legacy}
-	// index.docker.io and registry-1.docker.io without a scheme name Docker
-	// Hub only as legacy keys.
-	if len(k.components) == 1 && k.components[0] != dockerHub && hubAliases[k.components[0]] {
-		k.legacy = true
+	return normalizeRegistry(s)
+}
+
+// normalizeRegistry gives Docker Hub's host names one name, as
+// containers/image does before its normalized pass.
+func normalizeRegistry(registry string) string {
+	switch registry {
+	case "registry-1.docker.io", dockerHub:
+		return "index.docker.io"
+	}
+	return registry
+}
+
+// find picks the entry containers/image uses for image (its name, as the
+// kubelet sends it), in its two passes:
+//
+//  1. exact: the image's name, then each parent namespace, then its
+//     registry, each looked up as a key exactly as written;
+//  2. normalized: the first entry (by key, where containers/image takes any)
+//     whose key, read by authFileKey, names the image's registry, with
+//     Docker Hub's names (docker.io, index.docker.io, registry-1.docker.io)
+//     all one.
+//
+// exact tells which pass found it.
+func find(f *dockerconfig.File, image string) (e *dockerconfig.Entry, exact bool) {
+	byKey := make(map[string]*dockerconfig.Entry, len(f.Entries))
+	for i := range f.Entries {
+		byKey[f.Entries[i].Key] = &f.Entries[i]
+	}
+	for k := image; ; {
+		if e := byKey[k]; e != nil {
+			return e, true
+		}
+		i := strings.LastIndexByte(k, '/')
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
+	registry := normalizeRegistry(registryOf(image))
+	for i := range f.Entries { // sorted by Key
+		if authFileKey(f.Entries[i].Key) == registry {
+			return &f.Entries[i], false
+		}
+	}
+	return nil, false
+}
+
+// answerKey is how the credential found under e goes back to the kubelet for
+// image: a key found exactly as written (a namespace, or the registry
+// itself), one found in the normalized pass as the image's registry.
+func answerKey(e *dockerconfig.Entry, exact bool, image string) string {
+	if exact {
+		return e.Key
+	}
+	return registryOf(image)
+}
+
+// listKey is the key an entry answers under without an image, for Keys:
+// a namespaced key as written, and otherwise the registry it names, Docker
+// Hub as docker.io.
+func listKey(raw string) string {
+	k := authFileKey(raw)
+	if k == "index.docker.io" {
+		return dockerHub
 	}
 	return k
 }
 
-// rank says how specifically k applies to an image split into components:
-// 0 when it does not apply, 1 for a legacy key of the image's registry, and
-// 1 + the number of components for a namespaced key that is a
-// component-wise prefix of the image.
-func (k key) rank(image []string) int {
-	if k.legacy {
-		if len(k.components) == 1 && sameRegistry(k.components[0], image[0]) {
-			return 1
-		}
-		return 0
-	}
-	if len(k.components) > len(image) {
-		return 0
-	}
-	for i, c := range k.components {
-		if c != image[i] {
-			return 0
-		}
-	}
-	return 1 + len(k.components)
+func registryOf(image string) string {
+	host, _, _ := strings.Cut(image, "/")
+	return host
 }
-
-func sameRegistry(keyHost, imageHost string) bool {
-	if imageHost == dockerHub {
-		return hubAliases[keyHost]
-	}
-	return keyHost == imageHost
-}
-
-// answerKey is how the credential under k goes back to the kubelet for an
-// image on registry: a namespaced key as written, a legacy key as the
-// registry itself.
-func (k key) answerKey(registry string) string {
-	if k.legacy {
-		return registry
-	}
-	return strings.Join(k.components, "/")
-}
-
-// listKey is answerKey without an image, for Keys.
-func (k key) listKey() string {
-	if k.legacy && hubAliases[k.components[0]] {
-		return dockerHub
-	}
-	return strings.Join(k.components, "/")
-}
-
-func splitImage(image string) []string { return strings.Split(image, "/") }

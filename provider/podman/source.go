@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"strings"
 
 	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/credhelper"
@@ -88,37 +89,30 @@ func Resolve(ctx context.Context, f *dockerconfig.File, image string, helpers cr
 	return res, helperErr
 }
 
-// lookupAuths picks the most specific auths key for image.
+// lookupAuths picks the auths entry containers/image would use for image.
 func lookupAuths(f *dockerconfig.File, image string) provider.Result {
 	var res provider.Result
-	parts := splitImage(image)
-	var best *dockerconfig.Entry
-	var bestKey key
-	bestRank := 0
-	for i := range f.Entries { // sorted by Key: ties go to the first
-		e := &f.Entries[i]
-		k := parseKey(e.Key)
-		if !k.legacy && len(k.components) > 1 && k.components[0] == parts[0] {
+	registry := registryOf(image)
+	for i := range f.Entries {
+		if k := f.Entries[i].Key; !strings.Contains(k, "://") && strings.HasPrefix(k, registry+"/") {
 			res.PathScoped = true
 		}
-		if r := k.rank(parts); r > bestRank {
-			best, bestKey, bestRank = e, k, r
-		}
 	}
+	best, exact := find(f, image)
 	if best == nil {
 		return res
 	}
 	if !best.Usable() {
-		res.Notes = append(res.Notes, fmt.Sprintf("%q is the most specific key and has no username or password; podman would pull anonymously", best.Key))
+		res.Notes = append(res.Notes, fmt.Sprintf("%q is the key podman uses for the image and has no username or password; podman would pull anonymously", best.Key))
 		return res
 	}
-	answer := bestKey.answerKey(parts[0])
+	answer := answerKey(best, exact, image)
 	if !match.Matches(answer, image) {
 		res.Notes = append(res.Notes, fmt.Sprintf("%q skipped: the kubelet would not match %q to the image", best.Key, answer))
 		return res
 	}
 	res.Credentials = []provider.Credential{{Key: answer, Username: best.Username, Password: best.Password}}
-	res.Notes = append(res.Notes, fmt.Sprintf("%q is the most specific key; answers as %q", best.Key, answer))
+	res.Notes = append(res.Notes, fmt.Sprintf("%q is the key podman uses for the image; answers as %q", best.Key, answer))
 	return res
 }
 
@@ -132,7 +126,7 @@ func (s *Source) Keys() ([]string, error) {
 	set := map[string]bool{}
 	for i := range f.Entries {
 		if f.Entries[i].Usable() {
-			set[parseKey(f.Entries[i].Key).listKey()] = true
+			set[listKey(f.Entries[i].Key)] = true
 		}
 	}
 	for reg, name := range f.CredHelpers {

@@ -234,3 +234,27 @@ func FuzzAuthJSON(f *testing.F) {
 		}
 	})
 }
+
+// containers/image matches a bare registry-1.docker.io key exactly for
+// registry-1.docker.io images, and reads Docker Hub's names as one in its
+// normalized pass (TestPodmanParity in e2e/tools/kube compares with it).
+func TestRegistry1DockerIO(t *testing.T) {
+	for _, tc := range []struct {
+		file, image, key, user string
+	}{
+		{`{"auths":{"docker.io":` + auth("hub", "p") + `}}`, "registry-1.docker.io/library/nginx", "registry-1.docker.io", "hub"},
+		{`{"auths":{"https://index.docker.io/v1/":` + auth("hub", "p") + `}}`, "registry-1.docker.io/team/app", "registry-1.docker.io", "hub"},
+		{`{"auths":{"registry-1.docker.io":` + auth("r1", "p") + `,"docker.io/library":` + auth("lib", "p") + `}}`, "registry-1.docker.io/library/nginx", "registry-1.docker.io", "r1"},
+		{`{"auths":{"registry-1.docker.io":` + auth("r1", "p") + `}}`, "docker.io/library/nginx", "docker.io", "r1"},
+		{`{"auths":{"registry-1.docker.io/team":` + auth("team", "p") + `}}`, "registry-1.docker.io/team/app", "registry-1.docker.io/team", "team"},
+	} {
+		f, err := dockerconfig.Parse([]byte(tc.file), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Resolve(context.Background(), f, tc.image, nil)
+		if err != nil || len(res.Credentials) != 1 || res.Credentials[0].Key != tc.key || res.Credentials[0].Username != tc.user {
+			t.Errorf("%s in %s: %+v, %v; want %s under %q", tc.image, tc.file, res.Credentials, err, tc.user, tc.key)
+		}
+	}
+}

@@ -18,10 +18,10 @@ const MaxFileSize = 64 << 10
 
 // Source is one credential under the keys it answers for.
 type Source struct {
-	// AnswerKeys are normalized keys (match.NormalizeKey), most often the
-	// configuration's matchImages; the credential answers under the first
-	// that matches the image, which the kubelet, applying the same rule to
-	// it, is sure to match too.
+	// AnswerKeys are keys as the kubelet's keyring stores them
+	// (match.PatternKey of the configuration's matchImages); the credential
+	// answers under the first that matches the image, and the response
+	// spells it so that the kubelet reads back that key (match.WireKey).
 	AnswerKeys []string
 	// UsernameFile may be empty for registries that accept any username
 	// with a token as password; the username is then empty.
@@ -29,12 +29,14 @@ type Source struct {
 	PasswordFile string
 }
 
-// New makes a Source answering under the normalized matchImages patterns.
+// New makes a Source answering under the matchImages patterns.
 func New(matchImages []string, usernameFile, passwordFile string) (*Source, error) {
 	s := &Source{UsernameFile: usernameFile, PasswordFile: passwordFile}
 	var errs []error
 	for _, p := range matchImages {
-		k, err := match.NormalizeKey(p)
+		// Patterns are literal, as the kubelet's matchImages: quay.io/v2/team
+		// covers quay.io/v2/team/app (match.PatternKey).
+		k, err := match.PatternKey(p)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: matchImages %q: %w", s.Name(), p, err))
 			continue

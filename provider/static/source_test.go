@@ -23,7 +23,7 @@ func TestLookup(t *testing.T) {
 	user, pass := filepath.Join(dir, "username"), filepath.Join(dir, "password")
 	write(t, user, "robot\n")
 	write(t, pass, "pw-1\r\n")
-	s := mustNew(t, []string{"https://registry.example.com/v2/", "*.corp.example", "quay.io/team-a"}, user, pass)
+	s := mustNew(t, []string{"https://registry.example.com/v2/", "*.corp.example", "quay.io/team-a", "reg.example.com/v2/team"}, user, pass)
 	for _, tc := range []struct {
 		image      string
 		key        string
@@ -35,6 +35,10 @@ func TestLookup(t *testing.T) {
 		{"quay.io/team-a/app", "quay.io/team-a", true},
 		{"quay.io/team-b/app", "", true},
 		{"docker.io/library/nginx", "", false},
+		// Without a scheme a pattern is literal, as the kubelet's
+		// matchImages: /v2/ is part of the path.
+		{"reg.example.com/v2/team/app", "reg.example.com/v2/team", true},
+		{"reg.example.com/team/app", "", true},
 	} {
 		res, err := s.Lookup(context.Background(), tc.image)
 		if err != nil {
@@ -49,7 +53,7 @@ func TestLookup(t *testing.T) {
 		}
 	}
 	keys, err := s.Keys()
-	if err != nil || !reflect.DeepEqual(keys, []string{"*.corp.example", "quay.io/team-a", "registry.example.com"}) {
+	if err != nil || !reflect.DeepEqual(keys, []string{"*.corp.example", "quay.io/team-a", "reg.example.com/v2/team", "registry.example.com"}) {
 		t.Errorf("Keys = %q, %v", keys, err)
 	}
 }

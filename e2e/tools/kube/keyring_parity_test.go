@@ -55,10 +55,6 @@ const (
 	whyHubLeak = "no Docker Hub credentials for another registry"
 	// A broken entry: the kubelet drops the whole file, we skip the entry.
 	whyBroken = "a broken entry is skipped alone"
-	// Two keys of a file that normalize to the same key: the kubelet keeps
-	// both credentials, a response's auth map holds one credential per key
-	// (the first by the file's key order).
-	whySameKey = "one credential per normalized key"
 )
 
 // cred is a username/password pair, the unit of comparison.
@@ -228,11 +224,19 @@ var parityCases = []parityCase{
 	{name: "broken-type", file: auths("reg.example.com", `{"username":5}`, "localhost:5000", up("l5000")),
 		deviations: map[string]deviation{"localhost:5000/x": {whyBroken, nil, []cred{c("l5000")}}}},
 
-	// Keys that normalize to one key.
-	{name: "same-key-twice", file: auths("reg.example.com", up("plain"), "https://reg.example.com/v1/", up("https-v1")),
-		deviations: map[string]deviation{
-			"reg.example.com/app": {whySameKey, []cred{c("plain"), c("https-v1")}, []cred{c("https-v1")}},
-		}},
+	// Keys that normalize to one key: the kubelet keeps every credential,
+	// and so does our response, under spellings it reads back alike.
+	{name: "same-key-twice", file: auths("reg.example.com", up("plain"), "https://reg.example.com/v1/", up("https-v1"))},
+	{name: "same-key-stale-and-right", file: auths("https://quay.io/v1/", up("stale"), "quay.io", up("right"), "quay.io/team-a", up("team-a"), "https://quay.io/v2/team-a", up("team-a-v2"))},
+	{name: "same-key-hub", file: auths("https://index.docker.io/v1/", up("login"), "index.docker.io", up("hand"), "http://index.docker.io/v2/", up("login")),
+		deviations: map[string]deviation{"localhost/x": {whyHubLeak, []cred{c("hand"), c("login")}, nil}}},
+	{name: "same-key-many", file: auths("localhost:5000", up("a"), "https://localhost:5000", up("b"), "http://localhost:5000/v2/", up("c"), "localhost:5000/", up("d"))},
+
+	// Keys whose path itself starts with /v1/ or /v2/ once the kubelet has
+	// stripped one: our response must spell them so that they survive the
+	// kubelet stripping again.
+	{name: "path-starts-with-v2", file: auths("https://quay.io/v1/v2/team", up("v2-team"), "quay.io/v2/v1/x", up("v1-x"), "https://reg.example.com/v2/v2/", up("reg-v2")),
+		images: []string{"quay.io/v2/team/app", "quay.io/team/app", "quay.io/v1/x/app", "reg.example.com/v2/app", "reg.example.com/app"}},
 
 	// The legacy .dockercfg layout.
 	{name: "dockercfg", dockercfg: true, file: `{"https://index.docker.io/v1/":` + up("hub") + `,"quay.io/team-a":` + up("team-a") +
