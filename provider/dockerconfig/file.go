@@ -91,30 +91,36 @@ func Parse(data []byte, legacy bool) (*File, error) {
 		return nil, errors.New("not a JSON object")
 	}
 	file := &File{Format: FormatConfigJSON}
-	auths, hasAuths := field(top, "auths")
+	_, hasAuths := field(top, "auths")
 	_, hasStore := field(top, "credsStore")
 	_, hasHelpers := field(top, "credHelpers")
+	var raw map[string]json.RawMessage
 	if legacy || (!hasAuths && !hasStore && !hasHelpers && allObjects(top)) {
 		file.Format = FormatDockercfg
-		auths = data
+		if err := json.Unmarshal(data, &raw); err != nil {
+			return nil, errors.New("not a JSON object")
+		}
 	} else {
-		if raw, ok := field(top, "credsStore"); ok {
-			if err := json.Unmarshal(raw, &file.CredsStore); err != nil {
-				file.Problems = append(file.Problems, errors.New(`"credsStore" must be a string`))
+		// Each member is decoded into its field in document order, as
+		// encoding/json (the kubelet's and docker's reader) does: "auths"
+		// written twice, or as "AUTHS" beside "auths", merges into one map,
+		// a later entry of the same key wins, and null empties it.
+		for _, m := range members(data) {
+			switch {
+			case strings.EqualFold(m.name, "auths"):
+				if err := json.Unmarshal(m.value, &raw); err != nil {
+					return nil, fmt.Errorf(`"auths" must be an object`)
+				}
+			case strings.EqualFold(m.name, "credsStore"):
+				if err := json.Unmarshal(m.value, &file.CredsStore); err != nil {
+					file.Problems = append(file.Problems, errors.New(`"credsStore" must be a string`))
+				}
+			case strings.EqualFold(m.name, "credHelpers"):
+				if err := json.Unmarshal(m.value, &file.CredHelpers); err != nil {
+					file.Problems = append(file.Problems, errors.New(`"credHelpers" must be an object of strings`))
+				}
 			}
 		}
-		if raw, ok := field(top, "credHelpers"); ok {
-			if err := json.Unmarshal(raw, &file.CredHelpers); err != nil {
-				file.Problems = append(file.Problems, errors.New(`"credHelpers" must be an object of strings`))
-			}
-		}
-	}
-	if len(auths) == 0 || bytes.Equal(bytes.TrimSpace(auths), []byte("null")) {
-		return file, nil
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(auths, &raw); err != nil {
-		return nil, fmt.Errorf(`"auths" must be an object`)
 	}
 	for key, msg := range raw {
 		e, err := parseEntry(key, msg)
@@ -180,9 +186,38 @@ func EncodeAuth(username, password string) string {
 	return base64.StdEncoding.EncodeToString([]byte(username + ":" + password))
 }
 
-// field looks a member up the way encoding/json fills a struct field, and so
-// the way docker and the kubelet read these files: the exact name first, then
-// any case-insensitive match.
+// member is one top-level member of a JSON object.
+type member struct {
+	name  string
+	value json.RawMessage
+}
+
+// members lists the top-level members of data, a JSON object already known
+// to be valid, in document order and with repeated names kept.
+func members(data []byte) []member {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, err := dec.Token(); err != nil { // {
+		return nil
+	}
+	var out []member
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return out
+		}
+		name, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return out
+		}
+		out = append(out, member{name, v})
+	}
+	return out
+}
+
+// field tells whether a member of m fills the struct field name the way
+// encoding/json fills it, and so the way docker and the kubelet read these
+// files: the exact name first, then any case-insensitive match.
 func field(m map[string]json.RawMessage, name string) (json.RawMessage, bool) {
 	if v, ok := m[name]; ok {
 		return v, true

@@ -227,3 +227,34 @@ func FuzzDecodeAuth(f *testing.F) {
 		}
 	})
 }
+
+// "auths" written twice, or in another case, merges as encoding/json merges
+// it: the kubelet and docker read config.json with encoding/json.
+func TestParseRepeatedAuths(t *testing.T) {
+	for _, tc := range []struct{ file, want string }{
+		{`{"auths":{"a.io":{"auth":"YTox"}},"auths":{"b.io":{"auth":"Yjoy"}}}`, "a.io=a b.io=b"},
+		{`{"AUTHS":{"a.io":{"auth":"YTox"}},"auths":{"b.io":{"auth":"Yjoy"}}}`, "a.io=a b.io=b"},
+		{`{"auths":{"a.io":{"auth":"YTox"}},"Auths":{"a.io":{"auth":"Yjoy"}}}`, "a.io=b"},
+		{`{"auths":{"a.io":{"auth":"YTox"}},"auths":null,"auths":{"b.io":{"auth":"Yjoy"}}}`, "b.io=b"},
+		{`{"credHelpers":{"a.io":"x"},"CREDHELPERS":{"b.io":"y"},"credsStore":"s1","credsstore":"s2"}`, "helpers a.io=x b.io=y store s2"},
+	} {
+		f, err := Parse([]byte(tc.file), false)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		var got []string
+		for _, e := range f.Entries {
+			got = append(got, e.Key+"="+e.Username)
+		}
+		if len(f.CredHelpers) > 0 {
+			got = append(got, "helpers")
+			for _, k := range []string{"a.io", "b.io"} {
+				got = append(got, k+"="+f.CredHelpers[k])
+			}
+			got = append(got, "store "+f.CredsStore)
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%s: %q, want %q", tc.file, strings.Join(got, " "), tc.want)
+		}
+	}
+}

@@ -238,6 +238,13 @@ var parityCases = []parityCase{
 	{name: "path-starts-with-v2", file: auths("https://quay.io/v1/v2/team", up("v2-team"), "quay.io/v2/v1/x", up("v1-x"), "https://reg.example.com/v2/v2/", up("reg-v2")),
 		images: []string{"quay.io/v2/team/app", "quay.io/team/app", "quay.io/v1/x/app", "reg.example.com/v2/app", "reg.example.com/app"}},
 
+	// "auths" written twice, or in another case: encoding/json, the
+	// kubelet's reader, merges them, a later entry of one key winning.
+	{name: "auths-twice", file: `{"auths":{"quay.io":` + up("first") + `,"localhost:5000":` + up("l5000") + `},"credsStore":"","auths":{"quay.io/team-a":` + up("team-a") + `,"reg.example.com":` + up("reg") + `}}`},
+	{name: "auths-twice-same-key", file: `{"auths":{"quay.io":` + up("first") + `},"auths":{"quay.io":` + up("second") + `}}`},
+	{name: "auths-other-case", file: `{"AUTHS":{"quay.io":` + up("upper") + `},"auths":{"localhost:5000":` + up("lower") + `},"Auths":{"reg.example.com":` + up("title") + `}}`},
+	{name: "auths-null-then-object", file: `{"auths":{"quay.io":` + up("gone") + `},"auths":null,"Auths":{"reg.example.com":` + up("kept") + `}}`},
+
 	// The legacy .dockercfg layout.
 	{name: "dockercfg", dockercfg: true, file: `{"https://index.docker.io/v1/":` + up("hub") + `,"quay.io/team-a":` + up("team-a") +
 		`,"localhost:5000":{"auth":"` + b64raw("u-l:p-l") + `","email":"x@example.com"}}`,
