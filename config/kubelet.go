@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/node-credential-provider/node-credential-provider/provider"
+	"github.com/node-credential-provider/node-credential-provider/provider/k8sname"
 	"github.com/node-credential-provider/node-credential-provider/provider/match"
 	"github.com/node-credential-provider/node-credential-provider/provider/plugin"
 )
@@ -124,6 +125,13 @@ func ParseKubelet(data []byte) (*KubeletConfig, error) {
 	if !contains(kubeletVersions, kc.APIVersion) || kc.Kind != "CredentialProviderConfig" {
 		return nil, fmt.Errorf("apiVersion/kind is %s/%s, expected %s/CredentialProviderConfig", quote(kc.APIVersion), quote(kc.Kind), kubeletVersions[0])
 	}
+	for i, pr := range kc.Providers {
+		if pr.TokenAttributes != nil && kc.APIVersion != kubeletVersions[0] {
+			// One type decodes every version; the kubelet's strict decoder
+			// of the older ones knows no such field.
+			return nil, fmt.Errorf("unknown field \"providers[%d].tokenAttributes\": it exists only in %s", i, kubeletVersions[0])
+		}
+	}
 	return &kc, nil
 }
 
@@ -134,7 +142,7 @@ func (p *KubeletProvider) Problems() []error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("provider %s: %s: %s", quote(p.Name), field, fmt.Sprintf(format, args...)))
 	}
-	if p.Name == "" || strings.ContainsAny(p.Name, "/ ") || p.Name == "." || p.Name == ".." {
+	if !validName(p.Name) {
 		bad("name", "must be a file name in the bin dir")
 	}
 	if !contains(pluginAPIVersions, p.APIVersion) {
@@ -166,8 +174,86 @@ func (p *KubeletProvider) Problems() []error {
 		if t.CacheType != "Token" && t.CacheType != "ServiceAccount" {
 			bad("tokenAttributes.cacheType", "must be Token or ServiceAccount (required since Kubernetes 1.34)")
 		}
+		if t.RequireServiceAccount != nil && !*t.RequireServiceAccount && len(t.RequiredServiceAccountAnnotationKeys) > 0 {
+			bad("tokenAttributes.requiredServiceAccountAnnotationKeys", "requires requireServiceAccount: true")
+		}
+		required := map[string]bool{}
+		for _, list := range []struct {
+			field string
+			keys  []string
+		}{
+			{"requiredServiceAccountAnnotationKeys", t.RequiredServiceAccountAnnotationKeys},
+			{"optionalServiceAccountAnnotationKeys", t.OptionalServiceAccountAnnotationKeys},
+		} {
+			seen := map[string]bool{}
+			for i, k := range list.keys {
+				f := fmt.Sprintf("tokenAttributes.%s[%d]", list.field, i)
+				if err := k8sname.AnnotationKey(k); err != nil {
+					bad(f, "%s is not a valid annotation key: %v", quote(k), err)
+				}
+				if seen[k] {
+					bad(f, "%s is listed twice", quote(k))
+				}
+				seen[k] = true
+				if list.field == "requiredServiceAccountAnnotationKeys" {
+					required[k] = true
+				} else if required[k] {
+					bad(f, "%s is both required and optional", quote(k))
+				}
+			}
+		}
 	}
 	return errs
+}
+
+// CheckKubelet reads path as the kubelet reads --image-credential-provider-config
+// (LoadKubelet) and lists every reason the kubelet would refuse to start
+// with it, and what it would accept but never match (Problems). A parity
+// test in e2e/tools/kube runs the kubelet's own loader over the same
+// configurations.
+//
+// With binDir (the kubelet's --image-credential-provider-bin-dir), it also
+// checks that the directory exists and holds every provider's executable,
+// as the kubelet does before it starts; with only, just that provider's (a
+// staged bin dir that holds only ours).
+func CheckKubelet(path, binDir, only string) ([]KubeletProvider, []error) {
+	providers, err := LoadKubelet(path)
+	if err != nil {
+		return nil, []error{err}
+	}
+	var errs []error
+	if len(providers) == 0 {
+		errs = append(errs, fmt.Errorf("%s: providers: at least one provider is required (the kubelet refuses to start)", path))
+	}
+	for i := range providers {
+		for _, p := range providers[i].Problems() {
+			errs = append(errs, fmt.Errorf("%s: %w", providers[i].File, p))
+		}
+	}
+	if binDir != "" {
+		if fi, err := os.Stat(binDir); err != nil || !fi.IsDir() {
+			return providers, append(errs, fmt.Errorf("bin dir %s: not a directory (the kubelet refuses to start)", binDir))
+		}
+		for i := range providers {
+			if !validName(providers[i].Name) || only != "" && providers[i].Name != only {
+				continue // a problem already, or not asked about
+			}
+			bin := filepath.Join(binDir, providers[i].Name)
+			fi, err := os.Stat(bin)
+			switch {
+			case err != nil:
+				errs = append(errs, fmt.Errorf("provider %s: %w (the kubelet refuses to start without it)", quote(providers[i].Name), provider.FileError(bin, err)))
+			case fi.IsDir() || fi.Mode().Perm()&0o111 == 0:
+				errs = append(errs, fmt.Errorf("provider %s: %s is not an executable file (the kubelet refuses to start)", quote(providers[i].Name), bin))
+			}
+		}
+	}
+	return providers, errs
+}
+
+// validName is a provider name the kubelet can run from its bin dir.
+func validName(n string) bool {
+	return n != "" && !strings.ContainsAny(n, "/ ") && n != "." && n != ".."
 }
 
 // Routes reports whether the kubelet sends image (normalized) to this

@@ -72,9 +72,11 @@ func TestValidate(t *testing.T) {
 		`provider "other": matchImages[0]: "r.io:50*": no glob in the port`,
 		`provider "other": defaultCacheDuration: required`,
 		"node-credential-provider: no such file or directory (the kubelet refuses to start without it)",
+		// The kubelet needs every provider's binary, not only ours.
+		`provider "other": ` + filepath.Join(dir, "other") + `: no such file or directory (the kubelet refuses to start without it)`,
 		"mode 0644 lets group or others read it; chmod 600",
 		`helper "no-such-helper" (named by ` + cfg + ` credsStore): docker-credential-no-such-helper is not on PATH`,
-		"5 problem(s)",
+		"6 problem(s)",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("validate output lacks %q:\n%s", want, r.stdout)

@@ -104,7 +104,8 @@ func runInstall(cmd string, args []string, stdout, stderr io.Writer) int {
 // validateInstall is install's one way into validate's checks
 // (install.Validator): the staged result gets the checks validate makes.
 func validateInstall(s install.Staged, w io.Writer) int {
-	v := &validation{out: w}
+	// The staged bin dir holds only our binary; the others stay where they are.
+	v := &validation{out: w, binaryOf: s.ProviderName}
 	if s.ProviderName == "" {
 		// Uninstall: what remains must still be a config the kubelet takes.
 		v.kubelet(s.KubeletConfig, "", "", nil, false, nil)

@@ -29,6 +29,9 @@ Flags:
 type validation struct {
 	out      io.Writer
 	problems int
+	// binaryOf, when set, is the one provider whose binary the bin dir
+	// must hold (install stages only ours); otherwise every provider's.
+	binaryOf string
 }
 
 func (v *validation) ok(format string, args ...any) {
@@ -95,16 +98,14 @@ func (v *validation) all(kubeletConfig, providerName, binDir string, so *sourceO
 }
 
 func (v *validation) kubelet(path, providerName, binDir string, so *sourceOptions, useArgs bool, args []string) *config.KubeletProvider {
-	providers, err := config.LoadKubelet(path)
-	if err != nil {
-		v.fail("kubelet config: %v", err)
+	providers, errs := config.CheckKubelet(path, binDir, v.binaryOf)
+	if providers == nil && len(errs) > 0 {
+		v.fail("kubelet config: %v", errs[0])
 		return nil
 	}
 	v.ok("kubelet config %s: %d provider(s) decode strictly", path, len(providers))
-	for i := range providers {
-		for _, p := range providers[i].Problems() {
-			v.fail("kubelet config %s: %v", providers[i].File, p)
-		}
+	for _, err := range errs {
+		v.fail("kubelet config %v", err)
 	}
 	if providerName == "" {
 		return nil
@@ -115,18 +116,6 @@ func (v *validation) kubelet(path, providerName, binDir string, so *sourceOption
 		return nil
 	}
 	v.ok("provider %q found in %s, matchImages %v", p.Name, p.File, p.MatchImages)
-	if binDir != "" {
-		bin := filepath.Join(binDir, p.Name)
-		fi, err := os.Stat(bin)
-		switch {
-		case err != nil:
-			v.fail("%v (the kubelet refuses to start without it)", provider.FileError(bin, err))
-		case !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0:
-			v.fail("%s: not an executable file", bin)
-		default:
-			v.ok("%s is executable", bin)
-		}
-	}
 	if args != nil {
 		cp := *p
 		cp.Args = args

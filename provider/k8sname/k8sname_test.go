@@ -1,4 +1,4 @@
-package pullsecret
+package k8sname
 
 import (
 	"strings"
@@ -16,10 +16,11 @@ func checkAgainstAPIMachinery(t *testing.T, s string) {
 		ours error
 		them []string
 	}{
-		{"DNS label", isDNSLabel(s), validation.IsDNS1123Label(s)},
-		{"subdomain", isSubdomain(s), validation.IsDNS1123Subdomain(s)},
-		{"qualified name", isQualifiedName(s), validation.IsQualifiedName(s)},
-		{"label value", isLabelValue(s), validation.IsValidLabelValue(s)},
+		{"DNS label", DNSLabel(s), validation.IsDNS1123Label(s)},
+		{"subdomain", Subdomain(s), validation.IsDNS1123Subdomain(s)},
+		{"qualified name", QualifiedName(s), validation.IsQualifiedName(s)},
+		{"label value", LabelValue(s), validation.IsValidLabelValue(s)},
+		{"annotation key", AnnotationKey(s), validation.IsQualifiedName(strings.ToLower(s))},
 	} {
 		if (c.ours == nil) != (len(c.them) == 0) {
 			t.Errorf("%s %q: ours %v, apimachinery %v", c.what, s, c.ours, c.them)
