@@ -15,9 +15,11 @@
 //  3. the plain auths entries (File.Lookup).
 //
 // The first that yields a usable credential answers alone. A helper that has
-// nothing or fails passes on to the next step, as docker's GetAllCredentials
-// (used by docker build) merges them; the failure is reported so that the
-// kubelet does not cache the answer. Helper credentials answer under the
+// nothing or fails passes on to the next step. That is our choice, not
+// docker's: docker takes the one store that applies at its word, even an
+// empty answer (see File.Resolve); we fall through to the plain entry the
+// kubelet itself would use. A failure is reported so that the kubelet does
+// not cache the answer. Helper credentials answer under the
 // helper's normalized key, with Docker Hub's index.docker.io written
 // docker.io (see package credhelper); plain auths entries keep their key.
 //

@@ -11,13 +11,17 @@ import (
 	"github.com/node-credential-provider/node-credential-provider/provider/match"
 )
 
-// Resolve answers for image the way docker's CLI resolves a file's
-// credentials: the credHelpers entry for the image's registry first, then
-// the credsStore, then the plain auths entries (Lookup). The first of these
-// that holds a usable credential answers alone. A helper that has nothing,
-// or fails, passes on to the next, as in docker's GetAllCredentials (docker
-// build); a plain `docker pull` would stop at the helper. Helper failures
-// are returned as errors alongside whatever a later layer found.
+// Resolve answers for image in docker's CLI order: the credHelpers entry
+// for the image's registry first, then the credsStore, then the plain auths
+// entries (Lookup). The first of these that holds a usable credential
+// answers alone. A helper that has nothing, or fails, passes on to the
+// next: that is our choice, not docker's. Docker asks only the one store
+// that applies and takes its answer, even an empty one (its native store
+// replaces the file's username and password with the helper's answer even
+// when the helper has nothing, and GetAllCredentials lets a helper's empty
+// answer win over the plain entry). We fall through to the plain entry, as
+// the kubelet, which ignores helpers, would use it. Helper failures are
+// returned as errors alongside whatever a later layer found.
 func (f *File) Resolve(ctx context.Context, image string, helpers credhelper.Factory) (provider.Result, error) {
 	var res provider.Result
 	var errs []error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"reflect"
 	"sort"
 	"strings"
@@ -252,5 +253,27 @@ func TestDefaultHelper(t *testing.T) {
 	_, err = f.Resolve(context.Background(), "r.io/app", nil)
 	if err == nil || !strings.Contains(err.Error(), "credsStore: docker-credential-nonexistent list: docker-credential-nonexistent not found in PATH") {
 		t.Errorf("error = %v", err)
+	}
+}
+
+// The fall-through from a helper with nothing to the plain entry is ours:
+// docker's native store and GetAllCredentials let the helper's empty answer
+// win. The docs must not credit docker with it.
+func TestDocsOwnTheFallThrough(t *testing.T) {
+	for _, f := range []string{"../../README.md", "doc.go", "helpers.go"} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(strings.Fields(string(data)), " ")
+		text = strings.ReplaceAll(text, " // ", " ")
+		for _, claim := range []string{"as docker's `GetAllCredentials` does", "as docker's GetAllCredentials", "as in docker's GetAllCredentials"} {
+			if strings.Contains(text, claim) {
+				t.Errorf("%s says the fall-through is %q", f, claim)
+			}
+		}
+		if !strings.Contains(text, "our choice, not docker's") {
+			t.Errorf("%s does not say the fall-through is our choice", f)
+		}
 	}
 }
