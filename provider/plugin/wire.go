@@ -137,16 +137,17 @@ func EncodeResponse(apiVersion string, a *provider.Answer) ([]byte, error) {
 	// Each key goes out spelled so that the kubelet reads it back as the
 	// key we matched; a second credential for one key gets another
 	// spelling, and the kubelet keeps both, as for a docker config.
-	var spelled map[string]int
-	for _, c := range a.Credentials {
-		w, err := match.WireKey(c.Key, spelled[c.Key])
+	for i, c := range a.Credentials {
+		n := 0 // earlier credentials under the same key (a handful at most)
+		for _, earlier := range a.Credentials[:i] {
+			if earlier.Key == c.Key {
+				n++
+			}
+		}
+		w, err := match.WireKey(c.Key, n)
 		if err != nil {
 			return nil, fmt.Errorf("the credential for %s cannot be sent: %w", quoteShort(c.Key), err)
 		}
-		if spelled == nil {
-			spelled = make(map[string]int, len(a.Credentials))
-		}
-		spelled[c.Key]++
 		resp.Auth[w] = authJSON{Username: c.Username, Password: c.Password}
 	}
 	var buf bytes.Buffer

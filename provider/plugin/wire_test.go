@@ -2,10 +2,12 @@ package plugin
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -294,4 +296,33 @@ func FuzzServe(f *testing.F) {
 			t.Fatalf("auth = %v", resp.Auth)
 		}
 	})
+}
+
+// Keys go out spelled so that the kubelet reads them back as the key we
+// matched: a path starting with /v2/ gains a /v1/ for the kubelet to strip,
+// and two credentials under one key get two spellings.
+func TestEncodeResponseSpellsKeys(t *testing.T) {
+	a := &provider.Answer{CacheKeyType: provider.CacheKeyImage, Credentials: []provider.Credential{
+		{Key: "quay.io/v2/team", Username: "t", Password: "1"},
+		{Key: "quay.io", Username: "stale", Password: "2"},
+		{Key: "quay.io", Username: "right", Password: "3"},
+	}}
+	data, err := EncodeResponse(APIVersions[0], a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp struct {
+		Auth map[string]struct{ Username string } `json:"auth"`
+	}
+	if err := json.Unmarshal(data, &resp); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for k, v := range resp.Auth {
+		got[k] = v.Username
+	}
+	want := map[string]string{"quay.io/v1/v2/team": "t", "quay.io": "stale", "https://quay.io": "right"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("auth keys %v, want %v", got, want)
+	}
 }
