@@ -121,7 +121,7 @@ func Collect(store *provider.Store, req Request) (Collected, error) {
 		// The most specific key is the one the runtime tries first.
 		cred := ans.Credentials[0]
 		c.Notes = append(c.Notes, fmt.Sprintf("image %s: credential %q from %s", img, cred.Key, ans.Source))
-		c.Entries = append(c.Entries, Entry{Server: cred.Key, Username: cred.Username, Password: cred.Password})
+		c.Entries = append(c.Entries, Entry{Server: server(cred.Key), Username: cred.Username, Password: cred.Password})
 	}
 
 	if req.All {
@@ -139,7 +139,7 @@ func Collect(store *provider.Store, req Request) (Collected, error) {
 			found := false
 			for _, cred := range ans.Credentials {
 				if cred.Key == key {
-					c.Entries = append(c.Entries, Entry{Server: key, Username: cred.Username, Password: cred.Password})
+					c.Entries = append(c.Entries, Entry{Server: server(key), Username: cred.Username, Password: cred.Password})
 					found = true
 					break
 				}
@@ -254,4 +254,15 @@ func missingReason(ans provider.Answer, key string) string {
 		keys[i] = c.Key
 	}
 	return fmt.Sprintf("%s holds only credentials scoped to part of %s (%s); name one of them", ans.Source, key, strings.Join(keys, ", "))
+}
+
+// server spells a key for a Secret so that the kubelet, which strips a
+// scheme and a leading /v1/ or /v2/ from a Secret's keys as from a
+// plugin's, reads back exactly the key: quay.io/v2/team is written
+// quay.io/v1/v2/team (match.WireKey).
+func server(key string) string {
+	if w, err := match.WireKey(key, 0); err == nil {
+		return w
+	}
+	return key
 }

@@ -249,3 +249,19 @@ func TestCollectMissingBecauseASourceFailed(t *testing.T) {
 		t.Errorf("missing %+v, plugin mode says %q", c.Missing, plugin.Error)
 	}
 }
+
+// A key whose path starts with /v2/ is written so that the kubelet, which
+// strips one /v1/ or /v2/ from a Secret's keys, reads it back as itself.
+func TestCollectSpellsKeysForTheKubelet(t *testing.T) {
+	path := writeConfig(t, `{"auths":{"https://quay.io/v1/v2/team":{"username":"t","password":"pt"}}}`)
+	store := &provider.Store{Sources: []provider.Source{&dockerconfig.Source{Path: path}}}
+	for _, req := range []Request{{Images: []string{"quay.io/v2/team/app"}}, {All: true}} {
+		c, err := Collect(store, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Entries) != 1 || c.Entries[0].Server != "quay.io/v1/v2/team" {
+			t.Errorf("%+v: entries %+v, want one under quay.io/v1/v2/team", req, c.Entries)
+		}
+	}
+}
