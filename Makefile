@@ -32,7 +32,7 @@ IMAGE_TAG ?= $(subst +,-,$(VERSION))
 IMAGE_PLATFORMS := linux/amd64 linux/arm64
 NCP_IMAGE := bin/ncp-image
 
-.PHONY: build demo test unit lint e2e e2e-kind kind-node-image kind-config keyring-parity bench fuzz kubectl-golden clean release image \
+.PHONY: build demo test unit lint e2e e2e-kind kind-node-image kind-config keyring-parity bench fuzz fuzz-parity kubectl-golden clean release image \
         image-push image-check cross FORCE
 
 ## build: a static, stripped, version-stamped binary in bin/
@@ -63,6 +63,11 @@ unit:
 FUZZTIME ?= 10s
 fuzz:
 	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
+
+## fuzz-parity: e2e/tools/kube's fuzz targets (NormalizeImage against distribution/reference) for FUZZTIME each.
+## The first run compiles the kubelet's dependencies with fuzzing instrumentation: many minutes, once.
+fuzz-parity:
+	cd e2e/tools/kube && GOFLAGS="$(GOFLAGS) -mod=mod -trimpath" FUZZTIME=$(FUZZTIME) GO=$(GO) ../../../scripts/fuzz.sh .
 
 ## kubectl-golden: remake the testdata/kubectl/ files, kubectl's own output, that the kubectl comparisons use where
 ## kubectl is not on PATH (needs kubectl; see internal/kubectltest). Commit them with the kubectl version they record.

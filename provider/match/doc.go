@@ -10,5 +10,13 @@
 //
 // Being almost right is not enough here: the kubelet applies exactly these
 // rules to the keys a plugin returns, so a key we think matches but the
-// kubelet does not is a credential that is silently never used.
+// kubelet does not is a credential that is silently never used. And the
+// kubelet normalizes every key it takes from a response again (a scheme and
+// a leading /v1/ or /v2/ dropped): WireKey spells a key so that it comes
+// back unchanged, and spells two credentials for one key apart.
+//
+// NormalizeImage follows distribution/reference, which the kubelet parses
+// images with; e2e/tools/kube compares both (TestReferenceParity,
+// FuzzReferenceParity), and the keyring parity test compares matching with
+// the kubelet's keyring.
 package match
