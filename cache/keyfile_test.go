@@ -206,7 +206,16 @@ func TestKeyFileRewrittenInPlace(t *testing.T) {
 	if v, _, _ := c.Do("k", "", f.fetch); string(v) != "v2" || f.n() != 2 {
 		t.Fatalf("after the rewrite: %q, %d fetches", v, f.n())
 	}
-	if s, _ := c.key(false); s == nil || s.key != [keySize]byte(bytes.Repeat([]byte{7}, keySize)) {
+	// The sealer in use opens what the new key seals.
+	want, err := newSealer([keySize]byte(bytes.Repeat([]byte{7}, keySize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	sealed := want.seal("n", &entry{kind: kindValue, created: now, expires: now.Add(time.Hour), key: "k", data: []byte("v")})
+	if s, _ := c.key(false); s == nil {
 		t.Fatalf("new key not in use")
+	} else if _, err := s.open("n", sealed); err != nil {
+		t.Fatalf("new key not in use: %v", err)
 	}
 }

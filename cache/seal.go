@@ -23,7 +23,6 @@ const (
 
 // sealer seals and opens entries with one key.
 type sealer struct {
-	key  [keySize]byte
 	aead cipher.AEAD
 	file fileState // of the key file it was read from
 }
@@ -47,7 +46,7 @@ func newSealer(key [keySize]byte) (*sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sealer{key: key, aead: aead}, nil
+	return &sealer{aead: aead}, nil
 }
 
 func additionalData(name string) []byte {

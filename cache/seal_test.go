@@ -9,13 +9,18 @@ import (
 	"time"
 )
 
-func testSealer(t testing.TB, fill byte) *sealer {
-	t.Helper()
+// testKey is a key of bytes fill, fill+1, ...
+func testKey(fill byte) [keySize]byte {
 	var k [keySize]byte
 	for i := range k {
 		k[i] = fill + byte(i)
 	}
-	s, err := newSealer(k)
+	return k
+}
+
+func testSealer(t testing.TB, fill byte) *sealer {
+	t.Helper()
+	s, err := newSealer(testKey(fill))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +104,8 @@ func FuzzOpen(f *testing.F) {
 	t0 := time.Unix(1700000000, 0)
 	// The valid seal, with a fixed nonce: fuzzing workers are other
 	// processes and must build the same bytes.
-	block, _ := aes.NewCipher(s.key[:])
+	key := testKey(1)
+	block, _ := aes.NewCipher(key[:])
 	gcm, _ := cipher.NewGCM(block)
 	nonce := make([]byte, gcm.NonceSize())
 	plain := (&entry{kind: kindValue, created: t0, expires: t0.Add(time.Minute), key: "k", data: []byte("v")}).encode(nil, 0)
