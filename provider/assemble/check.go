@@ -2,9 +2,10 @@ package assemble
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
-	"sort"
+	"slices"
 
 	"github.com/node-credential-provider/node-credential-provider/config"
 	"github.com/node-credential-provider/node-credential-provider/provider"
@@ -33,7 +34,7 @@ func Check(cfg *config.Config, kubeletRootDir string) []Finding {
 			k.check(&cfg.Sources[i], c)
 		}
 	}
-	names := sortedKeys(c.helpers)
+	names := slices.Sorted(maps.Keys(c.helpers))
 	for _, h := range names {
 		bin := "docker-credential-" + h
 		if err := provider.CheckHelperName(h); err != nil {
@@ -93,13 +94,4 @@ func (c *Checker) File(path, what string, secret bool) bool {
 		c.fail("%s: %s: mode %04o lets group or others change it, and it names programs we run; chmod 644 or stricter", what, path, fi.Mode().Perm())
 	}
 	return true
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -3,7 +3,9 @@ package assemble
 import (
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 
 	"github.com/node-credential-provider/node-credential-provider/config"
 	"github.com/node-credential-provider/node-credential-provider/provider"
@@ -113,7 +115,7 @@ func checkDockerConfig(s *config.Source, c *Checker) {
 		if f.CredsStore != "" {
 			c.helper(f.CredsStore, p+" credsStore")
 		}
-		for _, reg := range sortedKeys(f.CredHelpers) {
+		for _, reg := range slices.Sorted(maps.Keys(f.CredHelpers)) {
 			c.helper(f.CredHelpers[reg], p+" credHelpers")
 		}
 	}
