@@ -3,6 +3,7 @@
 package cache
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -13,10 +14,10 @@ var benchValue = []byte(`{"username":"robot$ci","password":"eyJhbGciOiJSUzI1NiIs
 func BenchmarkHit(b *testing.B) {
 	c, _ := openTest(b, Options{})
 	fetch := func() ([]byte, time.Duration, error) { return benchValue, time.Hour, nil }
-	c.Do("helper:pass|get|localhost:5443", "fp", fetch)
+	c.Do(context.Background(), "helper:pass|get|localhost:5443", "fp", fetch)
 	b.ReportAllocs()
 	for b.Loop() {
-		if v, _, err := c.Do("helper:pass|get|localhost:5443", "fp", fetch); err != nil || len(v) != len(benchValue) {
+		if v, _, err := c.Do(context.Background(), "helper:pass|get|localhost:5443", "fp", fetch); err != nil || len(v) != len(benchValue) {
 			b.Fatal(v, err)
 		}
 	}
@@ -27,11 +28,11 @@ func BenchmarkHit(b *testing.B) {
 func BenchmarkOpenHit(b *testing.B) {
 	c, _ := openTest(b, Options{})
 	fetch := func() ([]byte, time.Duration, error) { return benchValue, time.Hour, nil }
-	c.Do("helper:pass|get|localhost:5443", "fp", fetch)
+	c.Do(context.Background(), "helper:pass|get|localhost:5443", "fp", fetch)
 	b.ReportAllocs()
 	for b.Loop() {
 		c2, _ := Open(Options{Dir: c.dir})
-		if v, _, err := c2.Do("helper:pass|get|localhost:5443", "fp", fetch); err != nil || len(v) != len(benchValue) {
+		if v, _, err := c2.Do(context.Background(), "helper:pass|get|localhost:5443", "fp", fetch); err != nil || len(v) != len(benchValue) {
 			b.Fatal(v, err)
 		}
 	}
@@ -46,7 +47,7 @@ func BenchmarkMissStore(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		if _, _, err := c.Do("helper:pass|get|localhost:5443", fmt.Sprint(i), fetch); err != nil {
+		if _, _, err := c.Do(context.Background(), "helper:pass|get|localhost:5443", fmt.Sprint(i), fetch); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -58,7 +59,7 @@ func BenchmarkSealCost(b *testing.B) {
 	c, ks := openTest(b, Options{})
 	fetch := func() ([]byte, time.Duration, error) { return benchValue, time.Hour, nil }
 	const key = "helper:pass|get|localhost:5443"
-	c.Do(key, "fp", fetch)
+	c.Do(context.Background(), key, "fp", fetch)
 	name := entryName(key)
 	payload, err := ks.read(name)
 	if err != nil {

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -182,7 +183,11 @@ func (c *Cache) warn(err error) {
 // cache, a remembered failure is an error wrapping ErrCachedFailure (with the
 // original message) and a remembered empty lookup a nil value and nil error;
 // ttl is then what remains of the negative TTL.
-func (c *Cache) Do(key, fingerprint string, fetch Fetch) (value []byte, ttl time.Duration, err error) {
+//
+// The wait for another process's fetch of key ends at the lock timeout or
+// when ctx is done, whichever comes first (the run's deadline bounds it);
+// fetch then runs here.
+func (c *Cache) Do(ctx context.Context, key, fingerprint string, fetch Fetch) (value []byte, ttl time.Duration, err error) {
 	if c.store == nil {
 		return fetch()
 	}
@@ -199,7 +204,7 @@ func (c *Cache) Do(key, fingerprint string, fetch Fetch) (value []byte, ttl time
 			return v, ttl, err
 		}
 	}
-	unlock, lerr := c.lockKey(name)
+	unlock, lerr := c.lockKey(ctx, name)
 	if lerr != nil {
 		c.warn(fmt.Errorf("credential cache skipped for %q: %w", key, lerr))
 		return fetch()
@@ -379,18 +384,19 @@ func (c *Cache) sweepLocks(entries int) {
 
 const ringLockName = "keyring"
 
-func (c *Cache) lockKey(name string) (func(), error) {
+func (c *Cache) lockKey(ctx context.Context, name string) (func(), error) {
 	if err := c.prepareDir(); err != nil {
 		return nil, err
 	}
-	return lockFile(filepath.Join(c.dir, name+".lock"), c.opts.LockTimeout)
+	return lockFile(ctx, filepath.Join(c.dir, name+".lock"), c.opts.LockTimeout)
 }
 
 func (c *Cache) lockRing() (func(), error) {
 	if err := c.prepareDir(); err != nil {
 		return nil, err
 	}
-	return lockFile(filepath.Join(c.dir, ringLockName+".lock"), c.opts.LockTimeout)
+	// Held only while the keyring is made, never across a fetch.
+	return lockFile(context.Background(), filepath.Join(c.dir, ringLockName+".lock"), c.opts.LockTimeout)
 }
 
 // prepareDir makes Dir owner-only on first use. A hit never needs it.

@@ -4,6 +4,7 @@ package cache
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -85,29 +86,29 @@ func TestDo(t *testing.T) {
 	c, _ := openTest(t, Options{now: clk.now})
 	f := &counter{value: []byte(`{"username":"u","password":"s3cret"}`), ttl: time.Minute}
 
-	v, ttl, err := c.Do("helper:pass|get|r.example", "fp1", f.fetch)
+	v, ttl, err := c.Do(context.Background(), "helper:pass|get|r.example", "fp1", f.fetch)
 	if err != nil || string(v) != string(f.value) || ttl != time.Minute || f.n() != 1 {
 		t.Fatalf("miss: %q %v %v, %d fetches", v, ttl, err, f.n())
 	}
 	clk.add(20 * time.Second)
-	v, ttl, err = c.Do("helper:pass|get|r.example", "fp1", f.fetch)
+	v, ttl, err = c.Do(context.Background(), "helper:pass|get|r.example", "fp1", f.fetch)
 	if err != nil || string(v) != string(f.value) || ttl != 40*time.Second || f.n() != 1 {
 		t.Fatalf("hit: %q %v %v, %d fetches", v, ttl, err, f.n())
 	}
 	// A changed source is never answered from the old entry.
-	if _, _, _ = c.Do("helper:pass|get|r.example", "fp2", f.fetch); f.n() != 2 {
+	if _, _, _ = c.Do(context.Background(), "helper:pass|get|r.example", "fp2", f.fetch); f.n() != 2 {
 		t.Fatalf("changed fingerprint served from cache")
 	}
-	if _, _, _ = c.Do("helper:pass|get|other.example", "fp2", f.fetch); f.n() != 3 {
+	if _, _, _ = c.Do(context.Background(), "helper:pass|get|other.example", "fp2", f.fetch); f.n() != 3 {
 		t.Fatalf("other key served from cache")
 	}
 	clk.add(time.Minute)
-	if _, _, _ = c.Do("helper:pass|get|r.example", "fp2", f.fetch); f.n() != 4 {
+	if _, _, _ = c.Do(context.Background(), "helper:pass|get|r.example", "fp2", f.fetch); f.n() != 4 {
 		t.Fatalf("expired entry served")
 	}
 	// A clock that went back cannot vouch for an entry's age.
 	clk.add(-2 * time.Minute)
-	if _, _, _ = c.Do("helper:pass|get|r.example", "fp2", f.fetch); f.n() != 5 {
+	if _, _, _ = c.Do(context.Background(), "helper:pass|get|r.example", "fp2", f.fetch); f.n() != 5 {
 		t.Fatalf("entry from the future served")
 	}
 	if w := c.Warning(); w != nil {
@@ -133,10 +134,10 @@ func TestDoNegative(t *testing.T) {
 			clk := &clock{t: time.Now()}
 			c, _ := openTest(t, Options{now: clk.now, NegativeTTL: tc.negativeTTL})
 			f := &counter{value: tc.value, err: tc.err, ttl: time.Hour}
-			if _, _, err := c.Do("k", "fp", f.fetch); err != tc.err {
+			if _, _, err := c.Do(context.Background(), "k", "fp", f.fetch); err != tc.err {
 				t.Fatalf("first: %v", err)
 			}
-			v, ttl, err := c.Do("k", "fp", f.fetch)
+			v, ttl, err := c.Do(context.Background(), "k", "fp", f.fetch)
 			if !tc.wantCached {
 				if f.n() != 2 {
 					t.Fatalf("negative entry kept although disabled")
@@ -155,7 +156,7 @@ func TestDoNegative(t *testing.T) {
 			// A credential added to the source works within the negative TTL,
 			// however long fetch said.
 			clk.add(DefaultNegativeTTL)
-			if c.Do("k", "fp", f.fetch); f.n() != 2 {
+			if c.Do(context.Background(), "k", "fp", f.fetch); f.n() != 2 {
 				t.Fatalf("negative entry outlived NegativeTTL")
 			}
 		})
@@ -167,7 +168,7 @@ func TestDoNegative(t *testing.T) {
 func TestKernelTimeoutWithinTTL(t *testing.T) {
 	c, ks := openTest(t, Options{})
 	f := &counter{value: []byte("v"), ttl: 1500 * time.Millisecond}
-	c.Do("short", "", f.fetch)
+	c.Do(context.Background(), "short", "", f.fetch)
 	if _, err := ks.read(entryName("short")); err != nil {
 		t.Fatalf("not stored: %v", err)
 	}
@@ -176,12 +177,12 @@ func TestKernelTimeoutWithinTTL(t *testing.T) {
 		t.Fatalf("kernel kept the key past its timeout: %v", err)
 	}
 	f.ttl = 900 * time.Millisecond
-	c.Do("shorter", "", f.fetch)
+	c.Do(context.Background(), "shorter", "", f.fetch)
 	if _, err := ks.read(entryName("shorter")); !errors.Is(err, errMiss) {
 		t.Fatalf("sub-second TTL stored: %v", err)
 	}
 	f.ttl = 0
-	if v, ttl, _ := c.Do("zero", "", f.fetch); string(v) != "v" || ttl != 0 {
+	if v, ttl, _ := c.Do(context.Background(), "zero", "", f.fetch); string(v) != "v" || ttl != 0 {
 		t.Fatalf("zero TTL: %q %v", v, ttl)
 	}
 	if _, err := ks.read(entryName("zero")); !errors.Is(err, errMiss) {
@@ -224,11 +225,11 @@ func TestDamagedEntryIsReplaced(t *testing.T) {
 				t.Fatal(err)
 			}
 			f := &counter{value: []byte("new"), ttl: time.Hour}
-			v, _, err := c.Do("k", "fp", f.fetch)
+			v, _, err := c.Do(context.Background(), "k", "fp", f.fetch)
 			if string(v) != "new" || err != nil || f.n() != 1 {
 				t.Fatalf("got %q %v after %d fetches", v, err, f.n())
 			}
-			if v, _, _ := c.Do("k", "fp", f.fetch); string(v) != "new" || f.n() != 1 {
+			if v, _, _ := c.Do(context.Background(), "k", "fp", f.fetch); string(v) != "new" || f.n() != 1 {
 				t.Fatalf("not replaced: %q, %d fetches", v, f.n())
 			}
 			if c.Warning() != nil {
@@ -253,7 +254,7 @@ func TestNoKeyringMeansNoCache(t *testing.T) {
 		}
 		f := &counter{value: []byte("s3cret"), ttl: time.Hour}
 		for i := 0; i < 3; i++ {
-			if v, ttl, err := c.Do("k", "fp", f.fetch); string(v) != "s3cret" || ttl != time.Hour || err != nil {
+			if v, ttl, err := c.Do(context.Background(), "k", "fp", f.fetch); string(v) != "s3cret" || ttl != time.Hour || err != nil {
 				t.Fatalf("%v: %q %v %v", errno, v, ttl, err)
 			}
 		}
@@ -286,7 +287,7 @@ func TestStoreFailureWarnsOnce(t *testing.T) {
 		}})
 	f := &counter{value: []byte("s3cret"), ttl: time.Hour}
 	for i := 0; i < 3; i++ {
-		if v, _, err := c.Do("k", "", f.fetch); string(v) != "s3cret" || err != nil {
+		if v, _, err := c.Do(context.Background(), "k", "", f.fetch); string(v) != "s3cret" || err != nil {
 			t.Fatalf("%q %v", v, err)
 		}
 	}
@@ -331,7 +332,7 @@ func TestUnusableDir(t *testing.T) {
 			c, ks := openTest(t, Options{Dir: dir, Warn: func(err error) { warnings = append(warnings, err) }})
 			f := &counter{value: []byte("s3cret"), ttl: time.Hour}
 			for i := 0; i < 3; i++ {
-				if v, _, err := c.Do("k", "", f.fetch); string(v) != "s3cret" || err != nil {
+				if v, _, err := c.Do(context.Background(), "k", "", f.fetch); string(v) != "s3cret" || err != nil {
 					t.Fatalf("%q %v", v, err)
 				}
 			}
@@ -360,7 +361,7 @@ func TestLockTimeoutFetchesDirectly(t *testing.T) {
 	var warnings []error
 	c, _ := openTest(t, Options{LockTimeout: 50 * time.Millisecond, Warn: func(err error) { warnings = append(warnings, err) }})
 	// Another process is fetching "k" and takes too long.
-	unlock, err := c.lockKey(entryName("k"))
+	unlock, err := c.lockKey(context.Background(), entryName("k"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +369,7 @@ func TestLockTimeoutFetchesDirectly(t *testing.T) {
 	f := &counter{value: []byte("s3cret"), ttl: time.Hour}
 	start := time.Now()
 	for i := 0; i < 2; i++ {
-		if v, _, err := c.Do("k", "", f.fetch); string(v) != "s3cret" || err != nil {
+		if v, _, err := c.Do(context.Background(), "k", "", f.fetch); string(v) != "s3cret" || err != nil {
 			t.Fatalf("%q %v", v, err)
 		}
 	}
@@ -388,9 +389,9 @@ func TestDiskHoldsNoSecret(t *testing.T) {
 	c, ks := openTest(t, Options{Dir: dir})
 	secret := []byte(`{"username":"robot","password":"s3cret-Zq9"}`)
 	for i := 0; i < 5; i++ {
-		c.Do(fmt.Sprint("k", i), "", (&counter{value: secret, ttl: time.Hour}).fetch)
+		c.Do(context.Background(), fmt.Sprint("k", i), "", (&counter{value: secret, ttl: time.Hour}).fetch)
 	}
-	c.Do("failing", "", (&counter{err: errors.New("helper said s3cret-Zq9")}).fetch)
+	c.Do(context.Background(), "failing", "", (&counter{err: errors.New("helper said s3cret-Zq9")}).fetch)
 	forms := secretForms(secret, []byte("s3cret-Zq9"))
 	files := 0
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -467,7 +468,7 @@ func TestMaxEntries(t *testing.T) {
 	c, _ := openTest(t, Options{MaxEntries: 3, now: clk.now})
 	for i := 0; i < 6; i++ {
 		clk.add(time.Second)
-		c.Do(fmt.Sprint("k", i), "", (&counter{value: []byte("v"), ttl: time.Hour}).fetch)
+		c.Do(context.Background(), fmt.Sprint("k", i), "", (&counter{value: []byte("v"), ttl: time.Hour}).fetch)
 	}
 	list, err := c.List()
 	if err != nil {
@@ -481,9 +482,9 @@ func TestMaxEntries(t *testing.T) {
 		t.Fatalf("kept %v, want the newest three", keys)
 	}
 	// Expired entries go before live ones, whatever their age.
-	c.Do("short", "", (&counter{value: []byte("v"), ttl: 2 * time.Second}).fetch)
+	c.Do(context.Background(), "short", "", (&counter{value: []byte("v"), ttl: 2 * time.Second}).fetch)
 	clk.add(3 * time.Second)
-	c.Do("k6", "", (&counter{value: []byte("v"), ttl: time.Hour}).fetch)
+	c.Do(context.Background(), "k6", "", (&counter{value: []byte("v"), ttl: time.Hour}).fetch)
 	list, _ = c.List()
 	keys = keys[:0]
 	for _, e := range list {
@@ -501,11 +502,11 @@ func TestMaxEntries(t *testing.T) {
 func TestListAndPurge(t *testing.T) {
 	clk := &clock{t: time.Unix(1700000000, 0)}
 	c, ks := openTest(t, Options{now: clk.now})
-	c.Do("helper:pass|get|a.example", "", (&counter{value: []byte("12345"), ttl: time.Hour}).fetch)
+	c.Do(context.Background(), "helper:pass|get|a.example", "", (&counter{value: []byte("12345"), ttl: time.Hour}).fetch)
 	clk.add(time.Second)
-	c.Do("helper:pass|get|b.example", "", (&counter{err: errors.New("nope")}).fetch)
+	c.Do(context.Background(), "helper:pass|get|b.example", "", (&counter{err: errors.New("nope")}).fetch)
 	clk.add(time.Second)
-	c.Do("file:/etc/x", "", (&counter{value: []byte("1"), ttl: time.Minute}).fetch)
+	c.Do(context.Background(), "file:/etc/x", "", (&counter{value: []byte("1"), ttl: time.Minute}).fetch)
 	ks.write(entryName("junk"), []byte("junk"), time.Hour)
 
 	list, err := c.List()
@@ -533,7 +534,7 @@ func TestListAndPurge(t *testing.T) {
 		t.Errorf("purged entry's lock file kept: %v", err)
 	}
 	f := &counter{value: []byte("v"), ttl: time.Hour}
-	if c.Do("helper:pass|get|a.example", "", f.fetch); f.n() != 1 {
+	if c.Do(context.Background(), "helper:pass|get|a.example", "", f.fetch); f.n() != 1 {
 		t.Errorf("purged entry served")
 	}
 }
@@ -555,7 +556,7 @@ func TestConcurrentGoroutines(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if v, _, err := c.Do("k", "", slow); string(v) != "v" || err != nil {
+			if v, _, err := c.Do(context.Background(), "k", "", slow); string(v) != "v" || err != nil {
 				t.Errorf("%q %v", v, err)
 			}
 		}()
@@ -575,7 +576,7 @@ func TestDestroyRemovesTheKeyring(t *testing.T) {
 	if c.Warning() != nil {
 		t.Skipf("no kernel keyring here: %v", c.Warning())
 	}
-	if _, _, err := c.Do("k", "fp", func() ([]byte, time.Duration, error) { return []byte("v"), time.Minute, nil }); err != nil {
+	if _, _, err := c.Do(context.Background(), "k", "fp", func() ([]byte, time.Duration, error) { return []byte("v"), time.Minute, nil }); err != nil {
 		t.Fatal(err)
 	}
 	ks := c.store.(*kernelStore)

@@ -4,6 +4,7 @@ package cache
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -23,12 +24,12 @@ func TestKeyFileMadeOnFirstStore(t *testing.T) {
 		t.Fatalf("key file before any store: %v", err)
 	}
 	f := &counter{value: []byte("s3cret"), ttl: time.Hour}
-	c.Do("k", "", f.fetch)
+	c.Do(context.Background(), "k", "", f.fetch)
 	fi, err := os.Stat(c.keyPath)
 	if err != nil || fi.Mode() != 0o600 || fi.Size() != keySize {
 		t.Fatalf("key file: %v %v", fi, err)
 	}
-	if v, _, err := c.Do("k", "", f.fetch); string(v) != "s3cret" || err != nil || f.n() != 1 {
+	if v, _, err := c.Do(context.Background(), "k", "", f.fetch); string(v) != "s3cret" || err != nil || f.n() != 1 {
 		t.Fatalf("hit: %q %v, %d fetches", v, err, f.n())
 	}
 }
@@ -71,17 +72,17 @@ func TestUnfitKeyFile(t *testing.T) {
 			var warnings []error
 			c, ks := openTest(t, Options{Warn: func(err error) { warnings = append(warnings, err) }})
 			good := &counter{value: []byte("sealed-before"), ttl: time.Hour}
-			c.Do("old", "", good.fetch)
+			c.Do(context.Background(), "old", "", good.fetch)
 			spoil(t, c.keyPath)
 			before, _ := os.Lstat(c.keyPath)
 
 			f := &counter{value: []byte("s3cret"), ttl: time.Hour}
 			for i := 0; i < 3; i++ {
-				if v, _, err := c.Do("k", "", f.fetch); string(v) != "s3cret" || err != nil {
+				if v, _, err := c.Do(context.Background(), "k", "", f.fetch); string(v) != "s3cret" || err != nil {
 					t.Fatalf("%q %v", v, err)
 				}
 			}
-			if v, _, _ := c.Do("old", "", f.fetch); string(v) != "s3cret" {
+			if v, _, _ := c.Do(context.Background(), "old", "", f.fetch); string(v) != "s3cret" {
 				t.Errorf("served %q, sealed with a key now unfit", v)
 			}
 			if f.n() != 4 || len(warnings) != 1 {
@@ -110,14 +111,14 @@ func TestKeyFileRotated(t *testing.T) {
 	var warnings []error
 	c, _ := openTest(t, Options{Warn: func(err error) { warnings = append(warnings, err) }})
 	f := &counter{value: []byte("v1"), ttl: time.Hour}
-	c.Do("k", "", f.fetch)
+	c.Do(context.Background(), "k", "", f.fetch)
 	old, _ := os.ReadFile(c.keyPath)
 	os.Remove(c.keyPath)
 	f.value = []byte("v2")
-	if v, _, _ := c.Do("k", "", f.fetch); string(v) != "v2" || f.n() != 2 {
+	if v, _, _ := c.Do(context.Background(), "k", "", f.fetch); string(v) != "v2" || f.n() != 2 {
 		t.Fatalf("after removal: %q, %d fetches", v, f.n())
 	}
-	if v, _, _ := c.Do("k", "", f.fetch); string(v) != "v2" || f.n() != 2 {
+	if v, _, _ := c.Do(context.Background(), "k", "", f.fetch); string(v) != "v2" || f.n() != 2 {
 		t.Fatalf("not cached under the new key: %q, %d fetches", v, f.n())
 	}
 	if now, _ := os.ReadFile(c.keyPath); bytes.Equal(now, old) || len(now) != keySize {
@@ -180,7 +181,7 @@ func TestLegacyKeyringDestroyed(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := openTest(t, Options{Dir: dir})
-	c.Do("k", "", (&counter{value: []byte("v"), ttl: time.Hour}).fetch)
+	c.Do(context.Background(), "k", "", (&counter{value: []byte("v"), ttl: time.Hour}).fetch)
 	if id, _ := findKeyring(legacyRingPrefix + dir); id != 0 {
 		t.Fatalf("legacy keyring %d still in @u", id)
 	}
@@ -194,7 +195,7 @@ func TestLegacyKeyringDestroyed(t *testing.T) {
 func TestKeyFileRewrittenInPlace(t *testing.T) {
 	c, _ := openTest(t, Options{})
 	f := &counter{value: []byte("v1"), ttl: time.Hour}
-	c.Do("k", "", f.fetch)
+	c.Do(context.Background(), "k", "", f.fetch)
 	before, _ := os.Stat(c.keyPath)
 	if err := os.WriteFile(c.keyPath, bytes.Repeat([]byte{7}, keySize), 0o600); err != nil {
 		t.Fatal(err)
@@ -203,7 +204,7 @@ func TestKeyFileRewrittenInPlace(t *testing.T) {
 		t.Fatal("not the same file")
 	}
 	f.value = []byte("v2")
-	if v, _, _ := c.Do("k", "", f.fetch); string(v) != "v2" || f.n() != 2 {
+	if v, _, _ := c.Do(context.Background(), "k", "", f.fetch); string(v) != "v2" || f.n() != 2 {
 		t.Fatalf("after the rewrite: %q, %d fetches", v, f.n())
 	}
 	// The sealer in use opens what the new key seals.

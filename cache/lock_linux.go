@@ -3,6 +3,7 @@
 package cache
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -14,16 +15,17 @@ import (
 var errLockTimeout = errors.New("timed out waiting for the lock")
 
 // lockFile takes an exclusive flock on path, creating the file (0600) if
-// needed, and waits at most timeout. flock is released by the kernel when the
-// holder dies, so a killed process never leaves a lock behind.
-func lockFile(path string, timeout time.Duration) (unlock func(), err error) {
+// needed, and waits at most timeout, and not after ctx is done. flock is
+// released by the kernel when the holder dies, so a killed process never
+// leaves a lock behind.
+func lockFile(ctx context.Context, path string, timeout time.Duration) (unlock func(), err error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("opening lock %s: %w", path, err)
 		}
-		if err := flockUntil(fd, deadline); err != nil {
+		if err := flockUntil(ctx, fd, deadline); err != nil {
 			if !errors.Is(err, errLockTimeout) {
 				unix.Close(fd)
 			}
@@ -41,7 +43,7 @@ func lockFile(path string, timeout time.Duration) (unlock func(), err error) {
 			return func() { unix.Close(fd) }, nil
 		}
 		unix.Close(fd)
-		if time.Now().After(deadline) {
+		if time.Now().After(deadline) || ctx.Err() != nil {
 			return nil, fmt.Errorf("locking %s: %w", path, errLockTimeout)
 		}
 	}
@@ -49,9 +51,9 @@ func lockFile(path string, timeout time.Duration) (unlock func(), err error) {
 
 // flockUntil blocks in flock, which cannot time out itself, on a separate
 // goroutine, so the holder's release wakes us at once instead of at the next
-// poll. On timeout the goroutine is abandoned and releases the lock (by
-// closing fd) if it ever gets it.
-func flockUntil(fd int, deadline time.Time) error {
+// poll. On timeout, or when ctx is done, the goroutine is abandoned and
+// releases the lock (by closing fd) if it ever gets it.
+func flockUntil(ctx context.Context, fd int, deadline time.Time) error {
 	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err == nil {
 		return nil
 	} else if !errors.Is(err, unix.EWOULDBLOCK) {
@@ -77,15 +79,19 @@ func flockUntil(fd int, deadline time.Time) error {
 	}()
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
+	var stop error
 	select {
 	case err := <-done:
 		return err
 	case <-timer.C:
-		if state.CompareAndSwap(waiting, abandoned) {
-			return errLockTimeout
-		}
-		return <-done
+		stop = errLockTimeout
+	case <-ctx.Done():
+		stop = fmt.Errorf("%w: %w", errLockTimeout, ctx.Err())
 	}
+	if state.CompareAndSwap(waiting, abandoned) {
+		return stop
+	}
+	return <-done
 }
 
 func sameFile(fd int, path string) (bool, error) {

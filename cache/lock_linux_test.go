@@ -3,6 +3,7 @@
 package cache
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -20,7 +21,7 @@ func TestLockFileExcludes(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			unlock, err := lockFile(path, 5*time.Second)
+			unlock, err := lockFile(context.Background(), path, 5*time.Second)
 			if err != nil {
 				t.Error(err)
 				return
@@ -44,14 +45,35 @@ func TestLockFileExcludes(t *testing.T) {
 	}
 }
 
+// The wait ends when the caller's context is done, however long the lock
+// timeout: the run's deadline bounds it.
+func TestLockFileStopsAtContext(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.lock")
+	unlock, err := lockFile(context.Background(), path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = lockFile(ctx, path, time.Hour)
+	if !errors.Is(err, errLockTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second lock: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second { // an hour without the context; loose for loaded machines
+		t.Errorf("gave up after %v", d)
+	}
+}
+
 func TestLockFileTimeout(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "k.lock")
-	unlock, err := lockFile(path, time.Second)
+	unlock, err := lockFile(context.Background(), path, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	_, err = lockFile(path, 50*time.Millisecond)
+	_, err = lockFile(context.Background(), path, 50*time.Millisecond)
 	if !errors.Is(err, errLockTimeout) {
 		t.Fatalf("second lock: %v", err)
 	}
@@ -60,7 +82,7 @@ func TestLockFileTimeout(t *testing.T) {
 	}
 	unlock()
 	// The abandoned waiter gets the lock now and must give it back.
-	unlock, err = lockFile(path, time.Second)
+	unlock, err = lockFile(context.Background(), path, time.Second)
 	if err != nil {
 		t.Fatalf("after release: %v", err)
 	}
@@ -69,7 +91,7 @@ func TestLockFileTimeout(t *testing.T) {
 
 func TestRemoveLockSparesHeld(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "k.lock")
-	unlock, err := lockFile(path, time.Second)
+	unlock, err := lockFile(context.Background(), path, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +112,7 @@ func TestLockFileRefusesSymlink(t *testing.T) {
 	os.WriteFile(target, []byte("x"), 0o644)
 	path := filepath.Join(dir, "k.lock")
 	os.Symlink(target, path)
-	if _, err := lockFile(path, time.Second); err == nil {
+	if _, err := lockFile(context.Background(), path, time.Second); err == nil {
 		t.Fatal("followed a symlink")
 	}
 }

@@ -4,6 +4,7 @@ package cache
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -74,7 +75,7 @@ func helperMain(mode string) int {
 		// Start together: wait for the parent's byte on stdin.
 		io.ReadFull(os.Stdin, make([]byte, 1))
 	}
-	v, ttl, err := c.Do(burstKey, "fp", fetch)
+	v, ttl, err := c.Do(context.Background(), burstKey, "fp", fetch)
 	if err != nil {
 		fmt.Printf("error: %v\n", err)
 		return 0
@@ -184,7 +185,7 @@ func TestKilledBeforePublishLeavesNothing(t *testing.T) {
 		t.Fatalf("entries after the kill: %v %v", names, err)
 	}
 	f := &counter{value: []byte("fresh"), ttl: time.Hour}
-	if v, _, err := c.Do(burstKey, "fp", f.fetch); string(v) != "fresh" || err != nil || f.n() != 1 {
+	if v, _, err := c.Do(context.Background(), burstKey, "fp", f.fetch); string(v) != "fresh" || err != nil || f.n() != 1 {
 		t.Fatalf("after the kill: %q %v, %d fetches", v, err, f.n())
 	}
 }
@@ -202,7 +203,7 @@ func TestKilledWhileFetchingReleasesLock(t *testing.T) {
 	}
 	start := time.Now()
 	f := &counter{value: []byte("fresh"), ttl: time.Hour}
-	if v, _, err := c.Do(burstKey, "fp", f.fetch); string(v) != "fresh" || err != nil || f.n() != 1 {
+	if v, _, err := c.Do(context.Background(), burstKey, "fp", f.fetch); string(v) != "fresh" || err != nil || f.n() != 1 {
 		t.Fatalf("after the kill: %q %v, %d fetches", v, err, f.n())
 	}
 	if d := time.Since(start); d > time.Second || len(warnings) != 0 {

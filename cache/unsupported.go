@@ -3,6 +3,7 @@
 package cache
 
 import (
+	"context"
 	"errors"
 	"runtime"
 	"time"
@@ -15,11 +16,11 @@ var errUnsupported = errors.New("the node-local credential cache needs the Linux
 
 func platformErr() error { return errUnsupported }
 
-func newKernelStore(string, func() (func(), error)) (store, error) { return nil, errUnsupported }
-func lockFile(string, time.Duration) (func(), error)               { return nil, errUnsupported }
-func removeLock(string)                                            {}
-func ensurePrivateDir(string) error                                { return errUnsupported }
-func keyFileState(string) (fileState, error)                       { return fileState{}, errUnsupported }
+func newKernelStore(string, func() (func(), error)) (store, error)    { return nil, errUnsupported }
+func lockFile(context.Context, string, time.Duration) (func(), error) { return nil, errUnsupported }
+func removeLock(string)                                               {}
+func ensurePrivateDir(string) error                                   { return errUnsupported }
+func keyFileState(string) (fileState, error)                          { return fileState{}, errUnsupported }
 func loadKey(string) ([keySize]byte, fileState, error) {
 	return [keySize]byte{}, fileState{}, errUnsupported
 }

@@ -156,7 +156,7 @@ type lazyCache struct {
 	err  error
 }
 
-func (l *lazyCache) Do(key, fingerprint string, fetch func() ([]byte, time.Duration, error)) ([]byte, time.Duration, error) {
+func (l *lazyCache) Do(ctx context.Context, key, fingerprint string, fetch func() ([]byte, time.Duration, error)) ([]byte, time.Duration, error) {
 	l.once.Do(func() {
 		if l.c, l.err = cache.Open(l.opts); l.err != nil {
 			vlog.Warningf("node-local cache: %v; asking helpers directly", l.err)
@@ -165,5 +165,5 @@ func (l *lazyCache) Do(key, fingerprint string, fetch func() ([]byte, time.Durat
 	if l.err != nil {
 		return fetch()
 	}
-	return l.c.Do(key, fingerprint, fetch)
+	return l.c.Do(ctx, key, fingerprint, fetch)
 }

@@ -1,6 +1,7 @@
 package credhelper
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -19,7 +20,8 @@ import (
 
 // Cacher is the node-local cache (package cache) as the helper uses it.
 type Cacher interface {
-	Do(key, fingerprint string, fetch func() ([]byte, time.Duration, error)) ([]byte, time.Duration, error)
+	// Do's wait for another process's fetch ends when ctx is done.
+	Do(ctx context.Context, key, fingerprint string, fetch func() ([]byte, time.Duration, error)) ([]byte, time.Duration, error)
 }
 
 // Caching holds a Helper's cache settings. The zero value caches nothing.
@@ -42,7 +44,7 @@ type Caching struct {
 const maxWatchEntries = 2000
 
 // cached runs fetch through the cache when there is one.
-func (h *Helper) cached(action, arg string, fetch func() ([]byte, time.Duration, error)) ([]byte, error) {
+func (h *Helper) cached(ctx context.Context, action, arg string, fetch func() ([]byte, time.Duration, error)) ([]byte, error) {
 	c := h.Caching
 	if c == nil || c.Cache == nil || c.TTL <= 0 {
 		v, ttl, err := fetch()
@@ -53,7 +55,7 @@ func (h *Helper) cached(action, arg string, fetch func() ([]byte, time.Duration,
 	}
 	c.once.Do(func() { c.fingerprint = h.computeFingerprint() })
 	key := fmt.Sprintf("helper %s %s|%s %s", h.Name, envHash(h.Env), action, arg)
-	v, remaining, err := c.Cache.Do(key, c.fingerprint, fetch)
+	v, remaining, err := c.Cache.Do(ctx, key, c.fingerprint, fetch)
 	if err == nil && len(v) > 0 {
 		h.noteRemaining(remaining)
 	}

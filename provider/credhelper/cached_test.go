@@ -25,7 +25,7 @@ type memEntry struct {
 	ttl time.Duration
 }
 
-func (m *memCache) Do(key, fp string, fetch func() ([]byte, time.Duration, error)) ([]byte, time.Duration, error) {
+func (m *memCache) Do(_ context.Context, key, fp string, fetch func() ([]byte, time.Duration, error)) ([]byte, time.Duration, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.entries == nil {
@@ -142,7 +142,7 @@ func TestCacheKeys(t *testing.T) {
 
 type keyRecorder struct{ keys []string }
 
-func (k *keyRecorder) Do(key, fp string, fetch func() ([]byte, time.Duration, error)) ([]byte, time.Duration, error) {
+func (k *keyRecorder) Do(_ context.Context, key, fp string, fetch func() ([]byte, time.Duration, error)) ([]byte, time.Duration, error) {
 	k.keys = append(k.keys, key)
 	return fetch()
 }

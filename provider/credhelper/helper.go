@@ -85,7 +85,7 @@ func (h *Helper) program(ctx context.Context, action string) (client.ProgramFunc
 // found" answer, and an empty credential, are found == false with no error.
 // username may be IdentityTokenUsername; see Usable.
 func (h *Helper) Get(ctx context.Context, serverURL string) (username, secret string, found bool, err error) {
-	v, err := h.cached("get", serverURL, func() ([]byte, time.Duration, error) {
+	v, err := h.cached(ctx, "get", serverURL, func() ([]byte, time.Duration, error) {
 		user, secret, found, err := h.get(ctx, serverURL)
 		if err != nil || !found {
 			return nil, 0, err
@@ -131,7 +131,7 @@ func (h *Helper) get(ctx context.Context, serverURL string) (username, secret st
 
 // List returns the helper's server URLs and usernames, through the cache.
 func (h *Helper) List(ctx context.Context) (map[string]string, error) {
-	v, err := h.cached("list", "", func() ([]byte, time.Duration, error) {
+	v, err := h.cached(ctx, "list", "", func() ([]byte, time.Duration, error) {
 		m, err := h.list(ctx)
 		if err != nil || len(m) == 0 {
 			return nil, 0, err
