@@ -140,9 +140,8 @@ const reapGrace = 2 * time.Second
 // are cancelled before Resolve returns.
 //
 // Sources get ctx's deadline: what they run (a credential helper) is
-// killed then, so a source that blocks only on what honours its context
-// returns by the deadline. (One blocked elsewhere, such as the node-local
-// cache's lock, bounded by its own timeout, delays the answer by as much.)
+// killed then, and the node-local cache's lock wait ends then, so a source
+// that blocks only on what honours its context returns by the deadline.
 func (s *Store) Resolve(ctx context.Context, image string) Answer {
 	a := Answer{Image: image, CacheKeyType: CacheKeyImage}
 	lookups, cancel := context.WithCancel(ctx)
