@@ -92,24 +92,54 @@ func (r *Restarter) Restart() error {
 }
 
 // CheckHealthzURL accepts the plain-HTTP URLs the kubelet's healthz
-// serves (healthzBindAddress, healthzPort).
+// serves (healthzBindAddress, healthzPort), with the host an IP address or
+// localhost: exactly what healthz can ask, so that a URL it cannot ask is
+// refused before anything is written or restarted.
 func CheckHealthzURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return err
-	}
-	if u.Scheme != "http" || u.Host == "" {
-		return fmt.Errorf("healthz URL %q: want http://HOST:PORT/PATH; the kubelet serves healthz over plain HTTP", raw)
-	}
-	return nil
+	_, err := parseHealthz(raw)
+	return err
 }
 
-// healthz asks the kubelet's healthz once. It speaks just enough HTTP/1.1
-// for that over a socket of its own: net's dialer (with its resolver) would
-// add 380 KB to a binary that the kubelet starts on every image pull, and
-// the kubelet's healthz is plain HTTP on an address, loopback by default.
-func healthz(ctx context.Context, raw string) error {
+// healthzTarget is what healthz asks: a socket address and a request URI.
+type healthzTarget struct {
+	addr netip.Addr
+	port int
+	host string // the Host header, as written
+	uri  string
+}
+
+func parseHealthz(raw string) (healthzTarget, error) {
 	u, err := url.Parse(raw)
+	if err != nil {
+		return healthzTarget{}, err
+	}
+	if u.Scheme != "http" || u.Host == "" {
+		return healthzTarget{}, fmt.Errorf("healthz URL %q: want http://HOST:PORT/PATH; the kubelet serves healthz over plain HTTP", raw)
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		host = "127.0.0.1"
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return healthzTarget{}, fmt.Errorf("healthz URL %q: want an IP address or localhost as its host", raw)
+	}
+	port := 80
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil || port <= 0 || port > 65535 {
+			return healthzTarget{}, fmt.Errorf("healthz URL %q: port %q", raw, p)
+		}
+	}
+	return healthzTarget{addr: addr, port: port, host: u.Host, uri: u.RequestURI()}, nil
+}
+
+// healthz asks the kubelet's healthz once, within ctx's deadline and at most
+// 2 s. It speaks just enough HTTP/1.1 for that over a socket of its own:
+// net's dialer (with its resolver) would add 380 KB to a binary that the
+// kubelet starts on every image pull, and the kubelet's healthz is plain
+// HTTP on an address, loopback by default.
+func healthz(ctx context.Context, raw string) error {
+	t, err := parseHealthz(raw)
 	if err != nil {
 		return err
 	}
@@ -120,16 +150,19 @@ func healthz(ctx context.Context, raw string) error {
 	if timeout <= 0 {
 		return context.DeadlineExceeded
 	}
-	conn, err := dialTCP(u.Hostname(), u.Port(), timeout)
+	conn, err := dialTCP(t.addr, t.port, timeout)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	req := fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nUser-Agent: node-credential-provider-install\r\n\r\n", u.RequestURI(), u.Host)
+	req := fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nUser-Agent: node-credential-provider-install\r\n\r\n", t.uri, t.host)
 	if _, err := io.WriteString(conn, req); err != nil {
 		return err
 	}
-	status, err := bufio.NewReader(io.LimitReader(conn, 4096)).ReadString('\n')
+	// Each read is bounded by the socket's timeout; the probe as a whole by
+	// its own deadline, so a server that drips a byte at a time cannot hold it.
+	r := &deadlineReader{r: io.LimitReader(conn, 4096), deadline: time.Now().Add(timeout)}
+	status, err := bufio.NewReader(r).ReadString('\n')
 	if err != nil {
 		return fmt.Errorf("reading the answer: %w", err)
 	}
@@ -140,28 +173,26 @@ func healthz(ctx context.Context, raw string) error {
 	return nil
 }
 
-// dialTCP connects to an IP address (or localhost) and port, every step
-// bounded by timeout.
-func dialTCP(host, port string, timeout time.Duration) (*os.File, error) {
-	if host == "localhost" {
-		host = "127.0.0.1"
+// deadlineReader fails a read that starts after its deadline.
+type deadlineReader struct {
+	r        io.Reader
+	deadline time.Time
+}
+
+func (d *deadlineReader) Read(b []byte) (int, error) {
+	if time.Now().After(d.deadline) {
+		return 0, os.ErrDeadlineExceeded
 	}
-	if port == "" {
-		port = "80"
-	}
-	pn, err := strconv.Atoi(port)
-	if err != nil || pn <= 0 || pn > 65535 {
-		return nil, fmt.Errorf("port %q", port)
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return nil, fmt.Errorf("healthz host %q: want an IP address or localhost", host)
-	}
+	return d.r.Read(b)
+}
+
+// dialTCP connects to addr and port, every step bounded by timeout.
+func dialTCP(addr netip.Addr, port int, timeout time.Duration) (*os.File, error) {
 	family, sa := syscall.AF_INET, syscall.Sockaddr(nil)
-	if ip.Is4() {
-		sa = &syscall.SockaddrInet4{Port: pn, Addr: ip.As4()}
+	if addr.Is4() {
+		sa = &syscall.SockaddrInet4{Port: port, Addr: addr.As4()}
 	} else {
-		family, sa = syscall.AF_INET6, &syscall.SockaddrInet6{Port: pn, Addr: ip.As16()}
+		family, sa = syscall.AF_INET6, &syscall.SockaddrInet6{Port: port, Addr: addr.As16()}
 	}
 	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -183,7 +214,7 @@ func dialTCP(host, port string, timeout time.Duration) (*os.File, error) {
 	}
 	if err != nil {
 		syscall.Close(fd)
-		return nil, fmt.Errorf("connecting to %s:%d: %w", host, pn, err)
+		return nil, fmt.Errorf("connecting to %s: %w", netip.AddrPortFrom(addr, uint16(port)), err)
 	}
 	return os.NewFile(uintptr(fd), "healthz"), nil
 }

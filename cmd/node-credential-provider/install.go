@@ -80,6 +80,10 @@ func runInstall(cmd string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s %s: --healthz-url: %v\n", name, cmd, err)
 		return exitUsage
 	}
+	if r.Timeout <= 0 {
+		fmt.Fprintf(stderr, "%s %s: --restart-timeout %s: must be more than 0s\n", name, cmd, r.Timeout)
+		return exitUsage
+	}
 	if *restart && !*print {
 		r.Log, r.Root = stderr, o.Host.Root
 		runner.Restart = &r

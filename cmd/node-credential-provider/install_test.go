@@ -84,6 +84,16 @@ func TestInstallValidates(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "plain HTTP") {
 		t.Errorf("%+v", r)
 	}
+	// A host healthz cannot ask is refused before anything is written or
+	// restarted, not found out after the restart.
+	r = runBinary(t, "", "install", "--root", root, "--match-image", "r.example.com", "--restart", "--healthz-url", "http://kubelet:10248/healthz")
+	if r.code != 2 || !strings.Contains(r.stderr, "want an IP address or localhost") {
+		t.Errorf("%+v", r)
+	}
+	r = runBinary(t, "", "install", "--root", root, "--match-image", "r.example.com", "--restart", "--restart-timeout", "0s")
+	if r.code != 2 || !strings.Contains(r.stderr, "--restart-timeout") {
+		t.Errorf("%+v", r)
+	}
 	r = runBinary(t, "", "install", "extra")
 	if r.code != 2 {
 		t.Errorf("%+v", r)
