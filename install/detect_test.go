@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // tree writes files (host path -> content) under a new root and returns
@@ -251,5 +253,30 @@ func TestEnvFileEdit(t *testing.T) {
 	}
 	if _, err := parseEnvFile([]byte("KUBELET_EXTRA_ARGS=a\"b\n")); err == nil {
 		t.Error("a quote inside a bare value was accepted")
+	}
+}
+
+// A FIFO where a host file should be (a flag file, a unit) is an error at
+// once, never a wait for a writer that does not come.
+func TestHostFileFIFOIsAnError(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "etc/default"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(root, "etc/default/kubelet"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := Host{Root: root}.readFile("/etc/default/kubelet")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "named pipe") {
+			t.Errorf("err %v, want one naming a named pipe", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("reading a FIFO waited")
 	}
 }

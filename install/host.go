@@ -3,10 +3,13 @@
 package install
 
 import (
+	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"strings"
+
+	"github.com/node-credential-provider/node-credential-provider/provider"
 )
 
 // Host is the node's filesystem as this process sees it. Paths in the
@@ -51,10 +54,16 @@ func checkHostPath(what, p string) error {
 	return nil
 }
 
-// readHostFile reads a host file: nil, false when it does not exist.
+// maxHostFile bounds the host files install reads (flag files, units,
+// provider configs, its state): each is a few kilobytes.
+const maxHostFile = 1 << 20
+
+// readFile reads a host file: nil, false when it does not exist. A FIFO or
+// device in its place is an error at once, never a wait
+// (provider.ReadFile).
 func (h Host) readFile(p string) ([]byte, bool, error) {
-	data, err := os.ReadFile(h.Path(p))
-	if os.IsNotExist(err) {
+	data, err := provider.ReadFile(h.Path(p), maxHostFile)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}
 	if err != nil {
