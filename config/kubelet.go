@@ -222,9 +222,6 @@ func CheckKubelet(path, binDir, only string) ([]KubeletProvider, []error) {
 		return nil, []error{err}
 	}
 	var errs []error
-	if len(providers) == 0 {
-		errs = append(errs, fmt.Errorf("%s: providers: at least one provider is required (the kubelet refuses to start)", path))
-	}
 	for i := range providers {
 		for _, p := range providers[i].Problems() {
 			errs = append(errs, fmt.Errorf("%s: %w", providers[i].File, p))

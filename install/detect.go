@@ -51,7 +51,6 @@ func (s Setting) String() string { return fmt.Sprintf("--%s=%s (%s)", s.Flag, s.
 type EnvFile struct {
 	Path       string
 	Exists     bool
-	Data       []byte
 	Referenced bool // a unit names it in EnvironmentFile=
 }
 
@@ -104,7 +103,7 @@ func Detect(h Host, o DetectOptions) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		ef.Exists, ef.Data = ok, data
+		ef.Exists = ok
 		n.EnvFiles = append(n.EnvFiles, ef)
 		if !ok {
 			continue

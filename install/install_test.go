@@ -14,6 +14,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 	"time"
 
 	"github.com/node-credential-provider/node-credential-provider/config"
@@ -261,7 +263,7 @@ func TestInstallMergesIntoSingleFile(t *testing.T) {
 			content := ecrConfig
 			name := "cp.yaml"
 			if format == "json" {
-				js, err := yamlToJSON([]byte(ecrConfig))
+				js, err := yaml.YAMLToJSON([]byte(ecrConfig))
 				if err != nil {
 					t.Fatal(err)
 				}

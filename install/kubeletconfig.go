@@ -125,5 +125,3 @@ func normal(p config.KubeletProvider) config.KubeletProvider {
 	}
 	return p
 }
-
-func yamlToJSON(data []byte) ([]byte, error) { return yaml.YAMLToJSON(data) }

@@ -64,14 +64,11 @@ type Change struct {
 
 // Plan is what install or uninstall would do.
 type Plan struct {
-	Node    *Node
 	Changes []*Change
 	// Provider is our entry as it will be (install only).
 	Provider       *config.KubeletProvider
 	ProviderConfig string
 	ProviderDir    bool
-	BinDir         string
-	State          *State
 	StateDir       string
 	// Found lists what detection found, for --print and the log.
 	Found []string
@@ -151,7 +148,7 @@ func PlanInstall(o Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Node: n, StateDir: o.StateDir}
+	p := &Plan{StateDir: o.StateDir}
 	p.Found = found(n)
 	dirAsked := strings.HasSuffix(o.ProviderConfig, "/")
 	pc, needPC, f1, err := resolveFlag(n, FlagProviderConfig, strings.TrimSuffix(o.ProviderConfig, "/"), DefaultProviderConfig)
@@ -168,7 +165,7 @@ func PlanInstall(o Options) (*Plan, error) {
 			return nil, err
 		}
 	}
-	p.ProviderConfig, p.BinDir = pc, bin
+	p.ProviderConfig = pc
 	if fi, err := os.Stat(h.Path(pc)); err == nil {
 		p.ProviderDir = fi.IsDir()
 	} else {
@@ -363,7 +360,6 @@ func PlanInstall(o Options) (*Plan, error) {
 		c.New, c.Mode = st.encode(), 0o600
 		p.add(c)
 	}
-	p.State = st
 	return p, nil
 }
 
@@ -383,7 +379,7 @@ func PlanUninstall(o Options) (*Plan, error) {
 		p.Notes = append(p.Notes, "no install state at "+filepath.Join(o.StateDir, stateName)+": nothing of ours to remove")
 		return p, nil
 	}
-	p.ProviderConfig, p.State = st.ProviderConfig, st
+	p.ProviderConfig = st.ProviderConfig
 	if fi, err := os.Stat(h.Path(st.ProviderConfig)); err == nil {
 		p.ProviderDir = fi.IsDir()
 	}
