@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the unit tests use to exercise a real docker
-# credential helper (provider/dockerconfig TestRealPassHelper): Debian's
-# docker-credential-pass and -secretservice, pass, and gnupg. Idempotent:
-# does nothing when they are all installed. Without them that test skips.
+# Installs the Debian packages the unit tests need: a real docker credential
+# helper (provider/dockerconfig TestRealPassHelper: Debian's
+# docker-credential-pass and -secretservice, pass, and gnupg), and the tools
+# named below. Idempotent: does nothing when they are all installed. Without
+# them the tests that need them fail, so a machine without apt-get fails here.
 # busybox-static: install's restart-in-root test (install TestRestartRunsInRoot) needs a static shell to chroot to.
 # keyutils: the cmd hostile and fault cases that look into the cache keyring with keyctl.
 set -euo pipefail
@@ -19,8 +20,8 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 if ! command -v apt-get >/dev/null; then
-  echo "install-test-deps: no apt-get; install ${missing[*]} by hand (the real-helper test skips without them)" >&2
-  exit 0
+  echo "install-test-deps: no apt-get; install ${missing[*]} by hand (the unit tests need them)" >&2
+  exit 1
 fi
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi

@@ -108,10 +108,16 @@ case "$mode" in
     NCP_E2E_KIND_IMAGE="$(sed -n 's/^NODE_IMAGE=//p' "$images")"
     NCP_E2E_REGISTRY_IMAGE="$(sed -n 's/^REGISTRY_IMAGE=//p' "$images")"
     rm -f "$images"
+    # Without them kind would drop --image and try to pull its published one.
+    [ -n "$NCP_E2E_KIND_IMAGE" ] && [ -n "$NCP_E2E_REGISTRY_IMAGE" ] ||
+      fail "node-image/build.sh named no NODE_IMAGE or REGISTRY_IMAGE"
     export NCP_E2E_KIND_IMAGE NCP_E2E_REGISTRY_IMAGE
-    # kubectl at the cluster's version (the node image's own build).
+    # kubectl at the cluster's version (the node image's own build), never
+    # whatever kubectl the machine has.
     mkdir -p "$dir/bin"
-    ln -sf "$("$repo/e2e/tools/kube/build.sh" kubectl | tail -1)/kubectl" "$dir/bin/kubectl"
+    kube_bin="$("$repo/e2e/tools/kube/build.sh" kubectl | tail -1)" || fail "building kubectl failed"
+    [ -x "$kube_bin/kubectl" ] || fail "no kubectl in $kube_bin"
+    ln -sf "$kube_bin/kubectl" "$dir/bin/kubectl"
     export PATH="$dir/bin:$PATH"
     # A cluster left by an interrupted run is not trusted.
     kind delete cluster --name "$cluster" >/dev/null 2>&1
