@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -27,7 +29,13 @@ type PushOptions struct {
 	CAFile   string
 	// PlainHTTP allows http:// for the registry (a local test registry).
 	PlainHTTP bool
+	// Timeout bounds the whole push; 0 means DefaultPushTimeout.
+	Timeout time.Duration
 }
+
+// DefaultPushTimeout bounds a push whose options name none: a registry that
+// stalls fails the push instead of hanging it.
+const DefaultPushTimeout = 10 * time.Minute
 
 func runPush(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := newFlagSet("push")
@@ -39,6 +47,7 @@ func runPush(args []string, stdin io.Reader, stdout io.Writer) error {
 	pwFile := fs.String("password-file", "", "read the password from the first line of this file")
 	fs.StringVar(&o.CAFile, "ca-file", "", "PEM CA bundle to trust for the registry, besides the system's")
 	fs.BoolVar(&o.PlainHTTP, "plain-http", false, "allow plain http to the registry")
+	fs.DurationVar(&o.Timeout, "timeout", DefaultPushTimeout, "give up when the whole push takes longer")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -128,7 +137,13 @@ func Push(o PushOptions) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("push: %w", err)
 	}
-	ropts := []remote.Option{remote.WithTransport(transport)}
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = DefaultPushTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	ropts := []remote.Option{remote.WithTransport(transport), remote.WithContext(ctx)}
 	if o.Username != "" {
 		ropts = append(ropts, remote.WithAuth(&authn.Basic{Username: o.Username, Password: o.Password}))
 	} else {
