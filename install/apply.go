@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/node-credential-provider/node-credential-provider/internal/atomicfile"
 )
 
 // applied is a plan on its way: what was backed up and what was done, so
@@ -51,7 +53,7 @@ func apply(h Host, p *Plan) (*applied, error) {
 		if c.Remove {
 			err = os.Remove(h.Path(c.Path))
 		} else {
-			err = writeAtomic(h.Path(c.Path), c.New, c.Mode, 0, 0)
+			err = atomicfile.Write(h.Path(c.Path), c.New, c.Mode, 0, 0)
 		}
 		if err != nil {
 			return nil, a.fail(fmt.Errorf("%s: %w", c.Path, err))
@@ -105,7 +107,7 @@ func (a *applied) backup() error {
 			}
 			name := fmt.Sprintf("%02d-%s", i, strings.ReplaceAll(strings.TrimPrefix(c.Path, "/"), "/", "_"))
 			b := filepath.Join(dir, name)
-			if err := writeAtomic(b, c.Old, 0o600, 0, 0); err != nil {
+			if err := atomicfile.Write(b, c.Old, 0o600, 0, 0); err != nil {
 				return fmt.Errorf("backing up %s: %w", c.Path, err)
 			}
 			a.backups[c.Path] = b
@@ -119,7 +121,7 @@ func (a *applied) backup() error {
 		}
 	}
 	data, _ := json.MarshalIndent(manifest, "", "  ")
-	return writeAtomic(filepath.Join(dir, "manifest.json"), append(data, '\n'), 0o600, 0, 0)
+	return atomicfile.Write(filepath.Join(dir, "manifest.json"), append(data, '\n'), 0o600, 0, 0)
 }
 
 // rollback puts back every file that was changed, byte for byte with its
@@ -141,7 +143,7 @@ func (a *applied) rollback() error {
 			continue
 		}
 		own := a.owners[c.Path]
-		if err := writeAtomic(hp, data, c.Mode, own[0], own[1]); err != nil {
+		if err := atomicfile.Write(hp, data, c.Mode, own[0], own[1]); err != nil {
 			errs = append(errs, fmt.Errorf("restoring %s: %w", c.Path, err))
 		}
 	}
@@ -158,48 +160,4 @@ func (a *applied) finishUninstall() {
 	for _, d := range a.plan.RemoveDirs {
 		_ = os.Remove(a.h.Path(d)) // only when empty
 	}
-}
-
-// writeAtomic writes data to a temporary file beside path, sets owner and
-// mode, syncs and renames it over path: a reader (the kubelet execing the
-// binary, or reading its config) sees the old file or the new one, never
-// a part.
-func writeAtomic(path string, data []byte, mode os.FileMode, uid, gid int) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".ncp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Chown(uid, gid); err != nil {
-		return fmt.Errorf("setting owner %d:%d (install runs as root): %w", uid, gid, err)
-	}
-	if err := f.Chmod(mode); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
 }

@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/node-credential-provider/node-credential-provider/internal/atomicfile"
 	"github.com/node-credential-provider/node-credential-provider/internal/vlog"
 	"github.com/node-credential-provider/node-credential-provider/provider"
 	"github.com/node-credential-provider/node-credential-provider/provider/assemble"
@@ -179,7 +178,7 @@ func runExport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err == nil {
 		if f.outputFile != "" {
-			err = writeFileAtomic(f.outputFile, out.Bytes())
+			err = atomicfile.Write(f.outputFile, out.Bytes(), 0o600, -1, -1)
 		} else {
 			_, err = stdout.Write(out.Bytes())
 		}
@@ -230,44 +229,4 @@ func readPassword(stdin io.Reader) (string, error) {
 		return "", errors.New("stdin is empty")
 	}
 	return pw, nil
-}
-
-// writeFileAtomic replaces path with data, mode 0600, so that a reader (or a
-// GitOps tool watching the directory) sees the old file or the new one,
-// never half of one, and no other user can read the credentials at any
-// moment. The temporary file is in the same directory so that the rename
-// does not cross file systems.
-func writeFileAtomic(path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	// CreateTemp already uses 0600; say so explicitly, it is the point.
-	if err := tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		// Make the rename itself durable; best effort.
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
