@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/node-credential-provider/node-credential-provider/internal/atomicfile"
 )
 
 // Workspace is the one temporary folder that holds every file, socket, state
@@ -289,15 +291,10 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// WriteFileAtomic writes data to a hidden temporary name beside path, then
-// renames it, so a watcher (the kubelet's static pod source) never sees a
-// half-written file.
+// WriteFileAtomic replaces path with data (atomicfile.Write), so a watcher
+// (the kubelet's static pod source) never sees a half-written file.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	if err := os.WriteFile(tmp, data, perm); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, data, perm, -1, -1)
 }
 
 // permanent marks an error that ends WaitFor at once.
