@@ -77,15 +77,7 @@ func caseDeploy(t *testing.T, c APICluster) {
 	t.Logf("image %s@%s built and pushed in %.1fs", ref, digest, time.Since(start).Seconds())
 
 	// The node: a kubelet started from a flag file, with another provider already configured.
-	u := newUnitKubelet(t, local.node, "")
-	host, otherImage := setUpOther(t, local.node, u)
-	pc := u.layout(t, host, false)
-	if err := os.WriteFile(u.flagsFile, []byte(fmt.Sprintf("KUBELET_EXTRA_ARGS=\"--image-credential-provider-config=%s --image-credential-provider-bin-dir=%s\"\n", pc, u.binDir)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := u.start(true); err != nil {
-		t.Fatal(err)
-	}
+	u, _, otherImage := startBesideOther(t, local.node, false)
 	before := files(t, u.dir)
 	dc := local.node.WriteDockerConfig(t, "deploy", map[string]DockerAuth{reg.Host(): {Username: reg.Username(), Password: reg.Password()}})
 	hostBefore := hostTraces()

@@ -173,6 +173,24 @@ func otherEntry(host string) CredentialProvider {
 
 // layout writes the node's provider config holding the other provider, a
 // file or a drop-in directory, and returns the flag value.
+// startBesideOther starts a unit kubelet whose flag file names a provider
+// config pc (a drop-in directory when dir) that holds only the other
+// provider, as a node looks before install. otherImage names the other
+// registry's images.
+func startBesideOther(t *testing.T, c Cluster, dir bool) (u *unitKubelet, pc string, otherImage func(hint string) string) {
+	t.Helper()
+	u = newUnitKubelet(t, c, "")
+	host, otherImage := setUpOther(t, c, u)
+	pc = u.layout(t, host, dir)
+	if err := os.WriteFile(u.flagsFile, []byte(fmt.Sprintf("KUBELET_EXTRA_ARGS=\"--image-credential-provider-config=%s --image-credential-provider-bin-dir=%s\"\n", pc, u.binDir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.start(true); err != nil {
+		t.Fatal(err)
+	}
+	return u, pc, otherImage
+}
+
 func (u *unitKubelet) layout(t *testing.T, host string, dir bool) string {
 	t.Helper()
 	cfg, err := json.MarshalIndent(NewProviderConfig(otherEntry(host)), "", "  ")
@@ -247,15 +265,7 @@ func requireSameFiles(t *testing.T, what string, want, got map[string]string) {
 func caseInstallKeepsOther(dir bool) func(t *testing.T, c Cluster) {
 	return func(t *testing.T, c Cluster) {
 		reg := c.Registry()
-		u := newUnitKubelet(t, c, "")
-		host, otherImage := setUpOther(t, c, u)
-		pc := u.layout(t, host, dir)
-		if err := os.WriteFile(u.flagsFile, []byte(fmt.Sprintf("KUBELET_EXTRA_ARGS=\"--image-credential-provider-config=%s --image-credential-provider-bin-dir=%s\"\n", pc, u.binDir)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := u.start(true); err != nil {
-			t.Fatal(err)
-		}
+		u, pc, otherImage := startBesideOther(t, c, dir)
 		// Ours has no credential yet: its registry refuses the pull.
 		before := files(t, u.dir)
 		dc := c.WriteDockerConfig(t, "install", map[string]DockerAuth{reg.Host(): {Username: reg.Username(), Password: reg.Password()}})
@@ -305,15 +315,7 @@ func caseInstallKeepsOther(dir bool) func(t *testing.T, c Cluster) {
 func caseInstallRollback(unhealthy bool) func(t *testing.T, c Cluster) {
 	return func(t *testing.T, c Cluster) {
 		reg := c.Registry()
-		u := newUnitKubelet(t, c, "")
-		host, otherImage := setUpOther(t, c, u)
-		pc := u.layout(t, host, false)
-		if err := os.WriteFile(u.flagsFile, []byte(fmt.Sprintf("KUBELET_EXTRA_ARGS=\"--image-credential-provider-config=%s --image-credential-provider-bin-dir=%s\"\n", pc, u.binDir)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := u.start(true); err != nil {
-			t.Fatal(err)
-		}
+		u, _, otherImage := startBesideOther(t, c, false)
 		before := files(t, u.dir)
 		dc := c.WriteDockerConfig(t, "rollback", map[string]DockerAuth{reg.Host(): {Username: reg.Username(), Password: reg.Password()}})
 		restart, want := u.restart, "did not become healthy"
