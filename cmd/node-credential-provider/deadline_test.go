@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/node-credential-provider/node-credential-provider/internal/proctest"
 )
 
 // hangingHelpers installs docker-credential-hang-N helpers that start a
@@ -43,9 +45,8 @@ func marked(marker string) []string {
 		if err != nil || !bytes.Contains(env, []byte(marker)) {
 			continue
 		}
-		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if f := strings.Fields(string(stat)); len(f) > 2 && f[2] == "Z" {
-			continue // dead, waiting to be reaped
+		if pid, _ := strconv.Atoi(e.Name()); !proctest.Alive(pid) {
+			continue // gone, or dead and waiting to be reaped
 		}
 		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
 		out = append(out, e.Name()+" "+strings.ReplaceAll(string(cmdline), "\x00", " "))

@@ -13,17 +13,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/node-credential-provider/node-credential-provider/internal/proctest"
 )
 
 // alive says whether pid is a process that has not exited.
-func alive(pid int) bool {
-	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return false
-	}
-	f := strings.Fields(string(stat))
-	return len(f) > 2 && f[2] != "Z"
-}
+func alive(pid int) bool { return proctest.Alive(pid) }
 
 func waitGone(t *testing.T, pid int) {
 	t.Helper()
