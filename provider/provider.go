@@ -202,6 +202,8 @@ type resolution struct {
 	started int  // sources [0, started) have started
 	closed  bool // Resolve is done: nothing more starts
 	wg      sync.WaitGroup
+	// alongside counts the sources started on goroutines of their own.
+	alongside int
 }
 
 type outcome struct {
@@ -309,6 +311,7 @@ func (r *resolution) startNext() {
 	r.claim(j)
 	o := &r.outs[j]
 	r.wg.Add(1)
+	r.alongside++
 	go func() {
 		defer r.wg.Done()
 		defer close(o.done)
@@ -322,7 +325,13 @@ func (r *resolution) startNext() {
 func (r *resolution) stop() {
 	r.mu.Lock()
 	r.closed = true
+	alongside := r.alongside
 	r.mu.Unlock()
+	if alongside == 0 {
+		// Every source ran on the calling goroutine and has returned: a
+		// store of files ends here, without a goroutine or a timer.
+		return
+	}
 	stopped := make(chan struct{})
 	go func() { r.wg.Wait(); close(stopped) }()
 	t := time.NewTimer(reapGrace)
