@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,11 @@ func TestExamplesDecode(t *testing.T) {
 		for _, p := range ps {
 			if errs := p.Problems(); len(errs) > 0 {
 				t.Errorf("%s: %v", f, errs)
+			}
+			for _, want := range PluginEnv {
+				if !slices.Contains(p.Env, want) {
+					t.Errorf("%s: provider %s has env %v, want %v as install writes it", f, p.Name, p.Env, want)
+				}
 			}
 		}
 	}

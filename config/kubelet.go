@@ -51,6 +51,15 @@ type KubeletEnvVar struct {
 	Value string `json:"value"`
 }
 
+// PluginEnv is the env a provider entry for us sets: one Go P. A plugin
+// run answers one request, waiting on files, the keyring and helpers; with
+// a second P the Go runtime wakes a spinning thread for the goroutines it
+// starts itself, before main, which on a two-core node costs about a
+// quarter of a run's wall time (README, Measured). The variable is read by
+// the runtime as it starts, so only the kubelet can set it for us: install
+// writes it, and the example configs carry it. Helpers inherit it.
+var PluginEnv = []KubeletEnvVar{{Name: "GOMAXPROCS", Value: "1"}}
+
 // KubeletTokenAttrs is a provider's tokenAttributes.
 type KubeletTokenAttrs struct {
 	ServiceAccountTokenAudience          string   `json:"serviceAccountTokenAudience"`

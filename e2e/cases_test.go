@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/node-credential-provider/node-credential-provider/config"
 )
 
 // CaseOf is one end-to-end scenario against a cluster of type C.
@@ -60,6 +62,7 @@ func ourProvider(c Cluster, args ...string) CredentialProvider {
 		DefaultCacheDuration: duration("1m"),
 		APIVersion:           CredentialProviderV1,
 		Args:                 args,
+		Env:                  config.PluginEnv,
 	}
 }
 

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/node-credential-provider/node-credential-provider/config"
 )
 
 // pullGiveUp is how long WaitPodRunning watches a failing pull before it
@@ -118,7 +120,7 @@ func StartKubeletNode(ws *Workspace, reg *LocalRegistry, cd *Containerd, opts No
 		return n, fmt.Errorf("installing the plugin: %w", err)
 	}
 	initial := SingleFile(NewProviderConfig(CredentialProvider{
-		Name: PluginName, MatchImages: []string{reg.Host()}, DefaultCacheDuration: duration("1m"), APIVersion: CredentialProviderV1,
+		Name: PluginName, MatchImages: []string{reg.Host()}, DefaultCacheDuration: duration("1m"), APIVersion: CredentialProviderV1, Env: config.PluginEnv,
 	}))
 	flag, err := n.writeProviderConfig(initial)
 	if err != nil {

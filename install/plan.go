@@ -209,7 +209,7 @@ func PlanInstall(o Options) (*Plan, error) {
 	if len(o.MatchImages) == 0 {
 		return nil, errors.New("no --match-image: name the registries this node holds credentials for (the kubelet sends only images they match)")
 	}
-	prov := config.KubeletProvider{Name: o.ProviderName, MatchImages: o.MatchImages, DefaultCacheDuration: &dur, APIVersion: apiVersion, Args: args}
+	prov := config.KubeletProvider{Name: o.ProviderName, MatchImages: o.MatchImages, DefaultCacheDuration: &dur, APIVersion: apiVersion, Args: args, Env: slices.Clone(config.PluginEnv)}
 	for _, e := range prov.Problems() {
 		return nil, e
 	}
