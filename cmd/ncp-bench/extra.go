@@ -134,13 +134,13 @@ func extraScenarios(root, work, ours string) []*scenario {
 	if !h.real {
 		kind = "stand-in shell helper, pass not installed"
 	}
-	hit := &scenario{name: "ours: a helper's answer from our cache (" + kind + ")", bin: ours, args: []string{"--config", cached}, stdin: helperRequest(helperRegistry + "/app"), expect: want, target: 1.3}
+	hit := &scenario{name: "ours: a helper's answer from our cache (" + kind + ")", bin: ours, args: []string{"--config", cached}, env: pluginEnv, stdin: helperRequest(helperRegistry + "/app"), expect: want, target: 1.3}
 	// Warm the cache once.
 	if _, _, out, err := timeOne(hit); err != nil || !strings.Contains(out, want) {
 		fail(fmt.Errorf("warming the cache: %v %s", err, out))
 	}
 	direct := &scenario{name: "reference: docker-credential-" + h.name + " get alone", bin: "docker-credential-" + h.name, args: []string{"get"}, env: h.env(), stdin: helperRegistry, expect: helperUser}
-	miss := &scenario{name: "ours: --no-cache, docker-credential-" + h.name + " on every request", bin: ours, args: []string{"--config", cached, "--no-cache"}, stdin: helperRequest(helperRegistry + "/app"), expect: want}
+	miss := &scenario{name: "ours: --no-cache, docker-credential-" + h.name + " on every request", bin: ours, args: []string{"--config", cached, "--no-cache"}, env: pluginEnv, stdin: helperRequest(helperRegistry + "/app"), expect: want}
 	return []*scenario{hit, direct, miss}
 }
 

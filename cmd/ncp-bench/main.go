@@ -20,6 +20,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/node-credential-provider/node-credential-provider/config"
 )
 
 const request = `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"localhost:5443/lab/busybox"}` + "\n"
@@ -56,6 +58,7 @@ func main() {
 	runs := flag.Int("runs", 300, "interleaved runs per scenario")
 	initRuns := flag.Int("init-runs", 60, "runs under GODEBUG=inittrace=1 for the per-package init table")
 	ldflags := flag.String("ldflags", "-s -w", "linker flags for our binary (make bench passes the Makefile's)")
+	goexp := flag.String("goexperiment", "", "GOEXPERIMENT for building our binary, not the floor or the peer (make bench passes the Makefile's)")
 	base := flag.String("base", "", "also time the docker-config answer of our binary built at this git revision (make bench BENCHBASE=main)")
 	flag.Parse()
 	root, err := repoRoot()
@@ -74,7 +77,8 @@ func main() {
 		fail(err)
 	}
 	ours := filepath.Join(work, "node-credential-provider")
-	if err := run(root, "go", "build", "-trimpath", "-ldflags="+*ldflags, "-o", ours, "./cmd/node-credential-provider"); err != nil {
+	oursExp = *goexp
+	if err := buildOurs(root, ours, *ldflags); err != nil {
 		fail(err)
 	}
 	dockerConfig := filepath.Join(work, "config.json")
@@ -82,14 +86,15 @@ func main() {
 		fail(err)
 	}
 	floorRow := &scenario{name: "floor (hello-world Go binary)", bin: floor, stdin: request, expect: `"localhost:5443"`}
-	fromFile := &scenario{name: "ours: answer from a docker config file", bin: ours, args: []string{"--docker-config", dockerConfig}, stdin: request, expect: `"localhost:5443":{"username":"u"`, target: 1.25}
-	scenarios := []*scenario{floorRow, fromFile}
+	fromFile := &scenario{name: "ours: answer from a docker config file", bin: ours, args: []string{"--docker-config", dockerConfig}, env: pluginEnv, stdin: request, expect: `"localhost:5443":{"username":"u"`, target: 1.25}
+	noEnv := &scenario{name: "ours: the same, without the provider's env (GOMAXPROCS unset)", bin: ours, args: fromFile.args, stdin: request, expect: fromFile.expect}
+	scenarios := []*scenario{floorRow, fromFile, noEnv}
 	if *base != "" {
 		bin, err := buildAt(root, work, *base, *ldflags)
 		if err != nil {
 			fail(err)
 		}
-		scenarios = append(scenarios, &scenario{name: "ours at " + *base + ": answer from a docker config file", bin: bin, args: fromFile.args, stdin: request, expect: fromFile.expect})
+		scenarios = append(scenarios, &scenario{name: "ours at " + *base + ": answer from a docker config file", bin: bin, args: fromFile.args, env: pluginEnv, stdin: request, expect: fromFile.expect})
 	}
 	scenarios = append(scenarios, extraScenarios(root, work, ours)...)
 	imports, err := buildFloorImports(root, work)
@@ -105,18 +110,14 @@ func main() {
 
 	load0 := loadAvg()
 	for i := 0; i < *runs; i++ {
-		var floorWall time.Duration
-		for j, s := range scenarios {
-			wall, cpu, out, err := timeOne(s)
-			if err != nil || !strings.Contains(out, s.expect) {
-				fail(fmt.Errorf("%s: wrong answer (%v): %.300s", s.name, err, out))
-			}
-			if j == 0 {
-				floorWall = wall
-			}
-			s.wall = append(s.wall, wall)
-			s.cpu = append(s.cpu, cpu)
-			s.ratio = append(s.ratio, float64(wall)/float64(floorWall))
+		for _, s := range scenarios[1:] {
+			// Each row is paired with a floor run just before it: a
+			// process after another binary runs slower than after
+			// itself (its pages and caches are cold), by up to 0.15x
+			// of the floor here, so a row must not take its ratio from
+			// a floor run several binaries earlier.
+			floorWall := timeCheck(floorRow)
+			s.ratio = append(s.ratio, float64(timeCheck(s))/float64(floorWall))
 		}
 	}
 	load1 := loadAvg()
@@ -132,6 +133,7 @@ func main() {
 	fmt.Println("| scenario | wall median | ratio to floor (median of pairs) | ratio p25-p75 | ratio of p10 walls | user+sys median | user+sys to floor | peak RSS | target | met |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	missed := 0
+	floorRow.ratio = []float64{1}
 	for _, s := range scenarios {
 		r := median(s.ratio)
 		target, met := "", ""
@@ -207,8 +209,32 @@ func buildAt(root, work, rev, ldflags string) (string, error) {
 		return "", err
 	}
 	out := filepath.Join(work, "node-credential-provider-base")
-	return out, run(dir, "go", "build", "-trimpath", "-ldflags="+ldflags, "-o", out, "./cmd/node-credential-provider")
+	return out, buildOurs(dir, out, ldflags)
 }
+
+// oursExp is the GOEXPERIMENT our binary is built with (-goexperiment).
+var oursExp string
+
+// buildOurs builds our binary from the module in dir, as make build does.
+func buildOurs(dir, out, ldflags string) error {
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags="+ldflags, "-o", out, "./cmd/node-credential-provider")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOEXPERIMENT="+oursExp)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building our binary (GOEXPERIMENT=%s): %v\n%s", oursExp, err, b)
+	}
+	return nil
+}
+
+// pluginEnv is the env the kubelet runs us with, from the provider entry
+// install writes (config.PluginEnv).
+var pluginEnv = func() []string {
+	var env []string
+	for _, e := range config.PluginEnv {
+		env = append(env, e.Name+"="+e.Value)
+	}
+	return env
+}()
 
 // loadAvg is the 1-minute load average, which says how noisy a run was.
 func loadAvg() string {
@@ -249,6 +275,17 @@ func peakRSS(s *scenario) int64 {
 }
 
 // timeOne runs a scenario's process once.
+// timeCheck times one run of s, checks its answer and records both times.
+func timeCheck(s *scenario) time.Duration {
+	wall, cpu, out, err := timeOne(s)
+	if err != nil || !strings.Contains(out, s.expect) {
+		fail(fmt.Errorf("%s: wrong answer (%v): %.300s", s.name, err, out))
+	}
+	s.wall = append(s.wall, wall)
+	s.cpu = append(s.cpu, cpu)
+	return wall
+}
+
 func timeOne(s *scenario) (wall, cpu time.Duration, stdout string, err error) {
 	cmd := exec.Command(s.bin, s.args...)
 	cmd.Stdin = strings.NewReader(s.stdin)
@@ -342,7 +379,8 @@ func buildFloorImports(root, work string) ([]*scenario, error) {
 func run(dir, name string, args ...string) error {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	// The floor and the imports are built as plain Go programs.
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOEXPERIMENT=")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%s %v: %v\n%s", name, args, err, out)
 	}
