@@ -118,10 +118,19 @@ func Collect(store *provider.Store, req Request) (Collected, error) {
 			c.Missing = append(c.Missing, Missing{What: img, Reason: "no source has a credential for " + norm})
 			continue
 		}
-		// The most specific key is the one the runtime tries first.
-		cred := ans.Credentials[0]
-		c.Notes = append(c.Notes, fmt.Sprintf("image %s: credential %q from %s", img, cred.Key, ans.Source))
-		c.Entries = append(c.Entries, Entry{Server: server(cred.Key), Username: cred.Username, Password: cred.Password})
+		// The kubelet sends every credential of the answer and the runtime
+		// tries them in turn, the most specific key first; the Secret
+		// keeps them all, but holds one per key.
+		exported := map[string]bool{}
+		for _, cred := range ans.Credentials {
+			if exported[cred.Key] {
+				c.Notes = append(c.Notes, fmt.Sprintf("image %s: another credential for %q from %s is not exported: a Secret holds one credential per key", img, cred.Key, ans.Source))
+				continue
+			}
+			exported[cred.Key] = true
+			c.Notes = append(c.Notes, fmt.Sprintf("image %s: credential %q from %s", img, cred.Key, ans.Source))
+			c.Entries = append(c.Entries, Entry{Server: server(cred.Key), Username: cred.Username, Password: cred.Password})
+		}
 	}
 
 	if req.All {

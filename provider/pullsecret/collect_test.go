@@ -265,3 +265,37 @@ func TestCollectSpellsKeysForTheKubelet(t *testing.T) {
 		}
 	}
 }
+
+// An image's answer may carry several credentials, as plugin mode sends
+// them: the runtime tries them in turn, so the Secret keeps one per key
+// and says which it left out.
+func TestCollectImageKeepsEveryKeyOfItsAnswer(t *testing.T) {
+	p := writeConfig(t, `{"auths":{
+		"quay.io/team-a":  {"username":"a","password":"pa"},
+		"quay.io":         {"username":"q","password":"pq"},
+		"https://quay.io": {"username":"q2","password":"pq2"}
+	}}`)
+	store := &provider.Store{Sources: []provider.Source{&dockerconfig.Source{Path: p}}}
+	ans := store.Resolve(context.Background(), "quay.io/team-a/app")
+	if len(ans.Credentials) != 3 {
+		t.Fatalf("plugin mode's answer: %+v", ans.Credentials)
+	}
+	c, err := Collect(store, Request{Images: []string{"quay.io/team-a/app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range c.Entries {
+		got = append(got, e.Server+"="+e.Username)
+	}
+	want := []string{"quay.io/team-a=a", "quay.io=" + ans.Credentials[1].Username}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("entries %v, want %v", got, want)
+	}
+	if notes := strings.Join(c.Notes, "\n"); !strings.Contains(notes, `another credential for "quay.io"`) {
+		t.Errorf("no note of the credential left out: %s", notes)
+	}
+	if _, err := DockerConfigJSON(c.Entries); err != nil {
+		t.Errorf("the entries do not make one config: %v", err)
+	}
+}
