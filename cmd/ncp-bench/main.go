@@ -326,6 +326,12 @@ var floorImports = []struct{ pkg, module, why string }{
 	{"net/url", "", "url.Parse, as the kubelet matches"},
 	{"github.com/spf13/pflag", "github.com/spf13/pflag", "flags"},
 	{"crypto/sha256", "", "cache entry names"},
+	{"crypto/cipher", "", "AES-GCM of the sealed cache"},
+	{"encoding/json", "", "the protocol and docker configs"},
+	{"sigs.k8s.io/json", "sigs.k8s.io/json", "strict decoding, as the kubelet decodes configs"},
+	{"golang.org/x/sys/unix", "golang.org/x/sys", "keyring and locks"},
+	{"os/exec", "", "credential helpers"},
+	{"github.com/docker/docker-credential-helpers/client", "github.com/docker/docker-credential-helpers", "the helper protocol"},
 }
 
 // buildFloorImports builds one floor per floorImports entry.
