@@ -76,6 +76,7 @@ func TestValidate(t *testing.T) {
 		`provider "other": ` + filepath.Join(dir, "other") + `: no such file or directory (the kubelet refuses to start without it)`,
 		"mode 0644 lets group or others read it; chmod 600",
 		`helper "no-such-helper" (named by ` + cfg + ` credsStore): docker-credential-no-such-helper is not on PATH`,
+		`note     provider "node-credential-provider": env does not set GOMAXPROCS=1, which install writes`,
 		"6 problem(s)",
 	} {
 		if !strings.Contains(r.stdout, want) {
@@ -97,6 +98,12 @@ func TestValidate(t *testing.T) {
 	r = runBinary(t, "", "validate", "--kubelet-config", kc2, "--bin-dir", dir, "--provider-name", name)
 	if r.code != 0 || !strings.HasSuffix(r.stdout, "no problems\n") {
 		t.Errorf("clean validate: %+v", r)
+	}
+	// The provider entry as install writes it has nothing to note.
+	kc3 := writeFile(t, dir, "kc3.yaml", strings.Replace(kubeletConfigFmt, "%s", good, 1)+"    env: [{name: GOMAXPROCS, value: \"1\"}]\n", 0o600)
+	r = runBinary(t, "", "validate", "--kubelet-config", kc3, "--bin-dir", dir, "--provider-name", name)
+	if r.code != 0 || strings.Contains(r.stdout, "note ") {
+		t.Errorf("validate with the provider's env: %+v", r)
 	}
 }
 

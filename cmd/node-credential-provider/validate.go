@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/spf13/pflag"
@@ -36,6 +37,11 @@ type validation struct {
 
 func (v *validation) ok(format string, args ...any) {
 	fmt.Fprintf(v.out, "ok       %s\n", fmt.Sprintf(format, args...))
+}
+
+// note is neither ok nor a problem: something to change, not to fix.
+func (v *validation) note(format string, args ...any) {
+	fmt.Fprintf(v.out, "note     %s\n", fmt.Sprintf(format, args...))
 }
 
 func (v *validation) fail(format string, args ...any) {
@@ -116,6 +122,11 @@ func (v *validation) kubelet(path, providerName, binDir string, so *sourceOption
 		return nil
 	}
 	v.ok("provider %q found in %s, matchImages %v", p.Name, p.File, p.MatchImages)
+	for _, e := range config.PluginEnv {
+		if !slices.Contains(p.Env, e) {
+			v.note("provider %q: env does not set %s=%s, which install writes: every run starts slower without it (README, Measured)", p.Name, e.Name, e.Value)
+		}
+	}
 	if args != nil {
 		cp := *p
 		cp.Args = args
