@@ -381,6 +381,9 @@ providers:
   - --docker-config=%s
   - --kubelet-root-dir=%s
   defaultCacheDuration: 1m
+  env:
+  - name: GOMAXPROCS
+    value: "1"
   matchImages:
   - %s
   name: node-credential-provider
@@ -391,7 +394,7 @@ providers:
 	}
 	for _, want := range []string{
 		fmt.Sprintf("--- a%[1]s\n+++ b%[1]s\n@@ -1 +1 @@\n-KUBELET_EXTRA_ARGS=\"\"\n+KUBELET_EXTRA_ARGS=\"%[2]s\"\n", u.flagsFile, flags),
-		fmt.Sprintf("--- /dev/null\n+++ b%s\n@@ -0,0 +1,11 @@\n%s", pc, "+"+strings.ReplaceAll(strings.TrimSuffix(entry, "\n"), "\n", "\n+")+"\n"),
+		fmt.Sprintf("--- /dev/null\n+++ b%s\n@@ -0,0 +1,14 @@\n%s", pc, "+"+strings.ReplaceAll(strings.TrimSuffix(entry, "\n"), "\n", "\n+")+"\n"),
 		fmt.Sprintf("binary %s added: %d bytes, sha256 %x, mode 0755\n", filepath.Join(u.binDir, PluginName), len(plugin), sha256.Sum256(plugin)),
 		fmt.Sprintf("--- /dev/null\n+++ b%s\n", filepath.Join(u.stateDir, "state.json")),
 		// The flag file's first edit keeps a copy for uninstall.
