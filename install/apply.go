@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -26,7 +29,34 @@ type applied struct {
 }
 
 // backupDir holds the backups of the last operation that changed files.
-func (p *Plan) backupDir() string { return filepath.Join(p.StateDir, "backup") }
+func (p *Plan) backupDir() string { return backupDir(p.StateDir) }
+
+func backupDir(stateDir string) string { return filepath.Join(stateDir, "backup") }
+
+// pendingName, in the backup folder, says that the operation whose backups
+// are there has begun changing files and has not finished: written after the
+// backups and before the first change, removed once the operation ended
+// with the node either changed and healthy or put back. A process killed in
+// between leaves it, and the next install or uninstall puts every file back
+// from the backups first (recoverInterrupted).
+const pendingName = "pending"
+
+// pending is the marker's content: the folders the run makes, which
+// recovery removes again when they are empty.
+type pending struct {
+	Note string   `json:"note"`
+	Dirs []string `json:"dirs,omitempty"`
+}
+
+// manifestEntry is one file of a backup manifest.
+type manifestEntry struct {
+	Path    string `json:"path"`
+	Backup  string `json:"backup,omitempty"`
+	Existed bool   `json:"existed"`
+	Mode    string `json:"mode,omitempty"`
+	UID     int    `json:"uid,omitempty"`
+	GID     int    `json:"gid,omitempty"`
+}
 
 // apply writes the plan: a backup of every file it changes, then each
 // change atomically, owned by root, in plan order. On an error it undoes
@@ -34,6 +64,13 @@ func (p *Plan) backupDir() string { return filepath.Join(p.StateDir, "backup") }
 func apply(h Host, p *Plan) (*applied, error) {
 	a := &applied{h: h, plan: p, backups: map[string]string{}, owners: map[string][2]int{}}
 	if err := a.backup(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(h.Path(p.backupDir()), 0o700); err != nil {
+		return nil, err
+	}
+	marker, _ := json.MarshalIndent(pending{Note: "an install or uninstall is changing the files of manifest.json", Dirs: p.Dirs}, "", "  ")
+	if err := atomicfile.Write(h.Path(filepath.Join(p.backupDir(), pendingName)), append(marker, '\n'), 0o600, 0, 0); err != nil {
 		return nil, err
 	}
 	for _, d := range p.Dirs {
@@ -67,7 +104,13 @@ func (a *applied) fail(err error) error {
 	if rerr := a.rollback(); rerr != nil {
 		return fmt.Errorf("%w; and undoing the changes failed: %v (backups in %s)", err, rerr, a.h.Path(a.plan.backupDir()))
 	}
+	a.finished()
 	return fmt.Errorf("%w; every file was put back as it was", err)
+}
+
+// finished says the operation ended: the node is as planned, or as it was.
+func (a *applied) finished() {
+	_ = os.Remove(a.h.Path(filepath.Join(a.plan.backupDir(), pendingName)))
 }
 
 // backup copies every file the plan changes into a fresh backup folder
@@ -81,16 +124,10 @@ func (a *applied) backup() error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	type entry struct {
-		Path    string `json:"path"`
-		Backup  string `json:"backup,omitempty"`
-		Existed bool   `json:"existed"`
-		Mode    string `json:"mode,omitempty"`
-	}
-	var manifest []entry
+	var manifest []manifestEntry
 	made := false
 	for i, c := range p.Changes {
-		e := entry{Path: c.Path, Existed: c.Existed}
+		e := manifestEntry{Path: c.Path, Existed: c.Existed}
 		if c.Existed {
 			if !made {
 				if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -104,6 +141,7 @@ func (a *applied) backup() error {
 			}
 			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 				a.owners[c.Path] = [2]int{int(st.Uid), int(st.Gid)}
+				e.UID, e.GID = int(st.Uid), int(st.Gid)
 			}
 			name := fmt.Sprintf("%02d-%s", i, strings.ReplaceAll(strings.TrimPrefix(c.Path, "/"), "/", "_"))
 			b := filepath.Join(dir, name)
@@ -160,4 +198,67 @@ func (a *applied) finishUninstall() {
 	for _, d := range a.plan.RemoveDirs {
 		_ = os.Remove(a.h.Path(d)) // only when empty
 	}
+}
+
+// recoverInterrupted puts every file back from the backups of an operation
+// that was killed while it changed them (its pending marker is still
+// there), and says what it did. It writes nothing when there is none.
+func recoverInterrupted(h Host, stateDir string, out io.Writer) error {
+	dir := backupDir(stateDir)
+	markerData, err := os.ReadFile(h.Path(filepath.Join(dir, pendingName)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	var marker pending
+	if err := json.Unmarshal(markerData, &marker); err != nil {
+		return fmt.Errorf("an earlier install or uninstall was interrupted, and its marker %s is not one: %w", h.Path(filepath.Join(dir, pendingName)), err)
+	}
+	manifestPath := filepath.Join(dir, "manifest.json")
+	data, err := os.ReadFile(h.Path(manifestPath))
+	if err != nil {
+		return fmt.Errorf("an earlier install or uninstall was interrupted, and its backup manifest cannot be read: %w", err)
+	}
+	var manifest []manifestEntry
+	if err := json.Unmarshal(data, &manifest); err != nil {
+		return fmt.Errorf("an earlier install or uninstall was interrupted, and its backup manifest %s is not one: %w", h.Path(manifestPath), err)
+	}
+	fmt.Fprintf(out, "# an earlier install or uninstall was interrupted while it changed files: putting them back from %s first\n", manifestPath)
+	fmt.Fprintln(out, "# (if it had restarted the kubelet, the kubelet reads the files put back on its next start)")
+	for i := len(manifest) - 1; i >= 0; i-- {
+		e := manifest[i]
+		if err := checkHostPath("backup manifest entry", e.Path); err != nil {
+			return err
+		}
+		hp := h.Path(e.Path)
+		if !e.Existed {
+			if err := os.Remove(hp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("removing %s: %w", e.Path, err)
+			}
+			fmt.Fprintf(out, "removed %s (made by the interrupted run)\n", e.Path)
+			continue
+		}
+		if !strings.HasPrefix(e.Backup, dir+"/") {
+			return fmt.Errorf("backup manifest %s: the backup of %s is outside %s", h.Path(manifestPath), e.Path, dir)
+		}
+		old, err := os.ReadFile(h.Path(e.Backup))
+		if err != nil {
+			return fmt.Errorf("backup of %s: %w", e.Path, err)
+		}
+		mode, err := strconv.ParseUint(e.Mode, 8, 32)
+		if err != nil {
+			return fmt.Errorf("backup manifest %s: mode of %s: %w", h.Path(manifestPath), e.Path, err)
+		}
+		if err := atomicfile.Write(hp, old, os.FileMode(mode), e.UID, e.GID); err != nil {
+			return fmt.Errorf("restoring %s: %w", e.Path, err)
+		}
+		fmt.Fprintf(out, "restored %s\n", e.Path)
+	}
+	for i := len(marker.Dirs) - 1; i >= 0; i-- {
+		if checkHostPath("folder", marker.Dirs[i]) == nil && os.Remove(h.Path(marker.Dirs[i])) == nil {
+			fmt.Fprintf(out, "removed %s (made by the interrupted run)\n", marker.Dirs[i])
+		}
+	}
+	return os.Remove(h.Path(filepath.Join(dir, pendingName)))
 }

@@ -61,6 +61,21 @@ func snapshot(t *testing.T, root string) map[string]string {
 	return out
 }
 
+// requireAsBefore checks that root is as its snapshot before, but for our
+// state folder, which may keep backups.
+func requireAsBefore(t *testing.T, before map[string]string, root, what string) {
+	t.Helper()
+	after := snapshot(t, root)
+	for k := range after {
+		if strings.HasPrefix(k, "var/lib/node-credential-provider") {
+			delete(after, k)
+		}
+	}
+	if d := diffSnapshots(before, after); d != "" {
+		t.Errorf("%s:\n%s", what, d)
+	}
+}
+
 func diffSnapshots(a, b map[string]string) string {
 	var out []string
 	for k, v := range a {
@@ -452,16 +467,8 @@ func TestRestartRollsBack(t *testing.T) {
 			if n := strings.Count(string(restarts), "x"); n != 2 {
 				t.Errorf("%d restarts, want 2 (after the change, after the restore)", n)
 			}
-			after := snapshot(t, root)
 			// The backups of the failed change stay for the operator.
-			for k := range after {
-				if strings.HasPrefix(k, "var/lib/node-credential-provider") {
-					delete(after, k)
-				}
-			}
-			if d := diffSnapshots(before, after); d != "" {
-				t.Errorf("not restored:\n%s", d)
-			}
+			requireAsBefore(t, before, root, "not restored")
 		})
 	}
 }
@@ -542,5 +549,56 @@ func TestUninstallKeepsTheKubeletStartable(t *testing.T) {
 	}
 	if _, ok := left["var/lib/node-credential-provider"]; ok {
 		t.Error("the state folder is still there")
+	}
+}
+
+// A run killed while it changes files leaves its pending marker; the next
+// install or uninstall puts every file back from the backups first, and
+// --print, which writes nothing, stops and says so.
+func TestInterruptedRunIsPutBackFirst(t *testing.T) {
+	needRoot(t)
+	for _, next := range []string{"install", "uninstall"} {
+		t.Run(next, func(t *testing.T) {
+			// A flags file of the operator's, with its own mode, which the
+			// run edits: put back byte for byte.
+			root := tree(t, kubeadmNode(map[string]string{"etc/default/kubelet": "KUBELET_EXTRA_ARGS=\"--v=2\"\n"}))
+			if err := os.Chmod(filepath.Join(root, "etc/default/kubelet"), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			o := options(root, fakeBinary(t, "v1"))
+			before := snapshot(t, root)
+			// The killed run: planned and applied, never finished.
+			p, err := PlanInstall(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := apply(o.Host, p); err != nil {
+				t.Fatal(err)
+			}
+			if d := diffSnapshots(before, snapshot(t, root)); d == "" {
+				t.Fatal("the interrupted run changed nothing")
+			}
+			out, err := run(t, &Runner{Print: true, Validate: (&validator{}).check}, o, next == "uninstall")
+			if err == nil || !strings.Contains(err.Error(), "run without --print") {
+				t.Fatalf("--print after an interrupted run: %v\n%s", err, out)
+			}
+			out = runOK(t, o, next == "uninstall")
+			if !strings.Contains(out, "was interrupted while it changed files") || !strings.Contains(out, "removed /etc/kubernetes/credential-provider-config.yaml (made by the interrupted run)") ||
+				!strings.Contains(out, "restored /etc/default/kubelet\n") {
+				t.Errorf("no word of putting the files back:\n%s", out)
+			}
+			if next == "uninstall" {
+				if !strings.Contains(out, "nothing of ours is installed") {
+					t.Errorf("uninstall after the files were put back:\n%s", out)
+				}
+			} else {
+				// Installed once, as asked: uninstall leaves the node as it was.
+				if again := runOK(t, o, false); !strings.Contains(again, "nothing to change") {
+					t.Errorf("second install:\n%s", again)
+				}
+				runOK(t, o, true)
+			}
+			requireAsBefore(t, before, root, "the node is not as it was")
+		})
 	}
 }

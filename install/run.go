@@ -43,8 +43,12 @@ type Runner struct {
 	Restart  *Restarter // nil: no restart
 }
 
-// Install plans and carries out an install.
+// Install plans and carries out an install, after putting back the files
+// of an earlier operation that was killed half way.
 func (r *Runner) Install(o Options) error {
+	if err := r.recoverFirst(o); err != nil {
+		return err
+	}
 	p, err := PlanInstall(o)
 	if err != nil {
 		return err
@@ -52,13 +56,33 @@ func (r *Runner) Install(o Options) error {
 	return r.execute(o, p, false)
 }
 
-// Uninstall plans and carries out an uninstall.
+// Uninstall plans and carries out an uninstall, after putting back the
+// files of an earlier operation that was killed half way.
 func (r *Runner) Uninstall(o Options) error {
+	if err := r.recoverFirst(o); err != nil {
+		return err
+	}
 	p, err := PlanUninstall(o)
 	if err != nil {
 		return err
 	}
 	return r.execute(o, p, true)
+}
+
+// recoverFirst puts the node back as it was before an interrupted
+// operation (recoverInterrupted). --print writes nothing, so it stops there.
+func (r *Runner) recoverFirst(o Options) error {
+	stateDir := o.StateDir
+	if stateDir == "" {
+		stateDir = DefaultStateDir
+	}
+	if r.Print {
+		if _, err := os.Stat(o.Host.Path(filepath.Join(backupDir(stateDir), pendingName))); err == nil {
+			return fmt.Errorf("an earlier install or uninstall was interrupted while it changed files (%s): run without --print to put them back from its backups first", o.Host.Path(filepath.Join(backupDir(stateDir), pendingName)))
+		}
+		return nil
+	}
+	return recoverInterrupted(o.Host, stateDir, r.Out)
 }
 
 func (r *Runner) execute(o Options, p *Plan, uninstall bool) error {
@@ -111,6 +135,7 @@ func (r *Runner) execute(o Options, p *Plan, uninstall bool) error {
 	} else {
 		fmt.Fprintln(r.Out, "the kubelet reads this on its next start (restart it, or run with --restart)")
 	}
+	a.finished()
 	if uninstall {
 		a.finishUninstall()
 	}
@@ -123,6 +148,7 @@ func (r *Runner) undo(a *applied, cause error) error {
 	if err := a.rollback(); err != nil {
 		return fmt.Errorf("%v; restoring the files failed too: %v (backups in %s)", cause, err, a.h.Path(a.plan.backupDir()))
 	}
+	a.finished()
 	for _, c := range a.plan.Changes {
 		fmt.Fprintf(r.Out, "restored %s\n", c.Path)
 	}
