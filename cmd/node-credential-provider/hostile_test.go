@@ -27,8 +27,11 @@ const marker = "hstl-Zq83-store-secret"
 // fake credential helpers with hostile behaviours, all under one directory.
 type hostileFixture struct {
 	dir, bin, cacheDir string
-	good               string // docker config with marker for r.io and [::1]:5000
-	env                []string
+	// getsAtDamage is the "ok" helper's count when a cache case damaged
+	// the cache: the case's two runs must add exactly one.
+	getsAtDamage int
+	good         string // docker config with marker for r.io and [::1]:5000
+	env          []string
 }
 
 // Helpers by behaviour. Each prints, on get, what its name says.
@@ -63,6 +66,10 @@ func newHostileFixture(t *testing.T) *hostileFixture {
 		if name == "badlist" {
 			list = `echo 'list: ` + marker + `'; exit 1`
 		}
+		if name == "ok" {
+			// Counted, for the cache cases: a damaged entry is fetched again.
+			get = "echo get >> " + f.okCalls() + "; " + get
+		}
 		script := fmt.Sprintf("#!/bin/sh\ncase \"$1\" in\n  get) read server; %s ;;\n  list) %s ;;\n  *) exit 1 ;;\nesac\n", get, list)
 		writeFile(t, f.bin, "docker-credential-"+name, script, 0o755)
 	}
@@ -70,6 +77,19 @@ func newHostileFixture(t *testing.T) *hostileFixture {
 	f.env = []string{"PATH=" + f.bin + string(os.PathListSeparator) + os.Getenv("PATH")}
 	t.Cleanup(func() { dropCacheKeyring(f.cacheDir) })
 	return f
+}
+
+// okCalls is the file the "ok" helper logs each get to.
+func (f *hostileFixture) okCalls() string { return filepath.Join(f.dir, "ok-calls") }
+
+// okGets is how many times the "ok" helper has been asked so far.
+func (f *hostileFixture) okGets(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile(f.okCalls())
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), "get\n")
 }
 
 func (f *hostileFixture) docker(t *testing.T, name, data string) string {
@@ -115,8 +135,9 @@ type hostileCase struct {
 	args    func(t *testing.T, f *hostileFixture) []string // default: the good docker config
 	want    outcome
 	wantErr string // for fails: a substring of the one stderr line
-	// before runs first, such as a request that fills the cache.
-	before func(t *testing.T, f *hostileFixture, args []string)
+	// before runs first, such as a request that fills the cache; after
+	// runs last, for what the outcome alone does not show.
+	before, after func(t *testing.T, f *hostileFixture, args []string)
 }
 
 func v1(image string) string { return request(image) }
@@ -297,9 +318,9 @@ func hostileCases() []hostileCase {
 		{name: "helper/credsStore garbage", args: dockerArgs(`{"auths":{"r.io":{}},"credsStore":"garbage"}`), want: fails, wantErr: "docker-credential-garbage"},
 
 		// Cache entries damaged in the kernel keyring between two requests.
-		{name: "cache/value corrupted", args: cachedHelper, before: corruptCache(corruptData), want: answer},
-		{name: "cache/garbage payload", args: cachedHelper, before: corruptCache(func([]byte) []byte { return []byte(marker) }), want: answer},
-		{name: "cache/truncated", args: cachedHelper, before: corruptCache(func(b []byte) []byte { return b[:len(b)/2] }), want: answer},
+		{name: "cache/value corrupted", args: cachedHelper, before: corruptCache(corruptData), want: answer, after: refetchedOnce},
+		{name: "cache/garbage payload", args: cachedHelper, before: corruptCache(func([]byte) []byte { return []byte(marker) }), want: answer, after: refetchedOnce},
+		{name: "cache/truncated", args: cachedHelper, before: corruptCache(func(b []byte) []byte { return b[:len(b)/2] }), want: answer, after: refetchedOnce},
 		// Entries are sealed: a date cannot be changed from outside, only
 		// the sealed bytes (here the nonce), and then nothing opens. A clock
 		// gone back is cache's TestDo.
@@ -307,13 +328,22 @@ func hostileCases() []hostileCase {
 			c := append([]byte(nil), b...)
 			c[6]++
 			return c
-		}), want: answer},
+		}), want: answer, after: refetchedOnce},
 	}
 }
 
 // cachedHelper asks the "ok" helper through the node-local cache.
 func cachedHelper(t *testing.T, f *hostileFixture) []string {
 	return f.config(t, "cached.yaml", "{credentialHelper: {helper: ok}}")
+}
+
+// refetchedOnce checks that the damaged entry was not used: the first run
+// after the damage asked the helper, and stored a good entry again, which
+// the second run used.
+func refetchedOnce(t *testing.T, f *hostileFixture, _ []string) {
+	if got := f.okGets(t) - f.getsAtDamage; got != 1 {
+		t.Errorf("the helper was asked %d times in the two runs after the damage, want 1 (once to replace the entry, then the cache)", got)
+	}
 }
 
 // corruptData flips bytes inside the stored value while keeping the header,
@@ -338,6 +368,7 @@ func corruptCache(damage func([]byte) []byte) func(*testing.T, *hostileFixture, 
 		if r := f.run(t, v1("r.io/app"), args...); r.code != 0 || !strings.Contains(r.stdout, marker) {
 			t.Fatalf("filling the cache: %+v", r)
 		}
+		f.getsAtDamage = f.okGets(t)
 		ring, err := exec.Command("keyctl", "search", "@u", "keyring", "node-credential-provider:sealed:"+f.cacheDir).Output()
 		if err != nil {
 			// The request above filled the cache: its keyring must be there.
@@ -397,6 +428,9 @@ func TestHostileInputs(t *testing.T) {
 				t.Errorf("exit %d at -v=10, %d without", r10.code, r.code)
 			}
 			checkHostile(t, codecs, tc, r10, true)
+			if tc.after != nil {
+				tc.after(t, f, args)
+			}
 		})
 	}
 }
