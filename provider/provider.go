@@ -238,12 +238,16 @@ func (r *resolution) ask(i int) (Result, error, lookupState) {
 	o := &r.outs[i]
 	if inline {
 		// While it runs, a hedger starts the sources after it, one per
-		// HedgeAfter or as soon as the last one finished.
+		// HedgeAfter or as soon as the last one finished. The last source
+		// has none to start: no timer.
+		var hedger *time.Timer
 		stop := make(chan struct{})
-		hedger := time.AfterFunc(HedgeAfter, func() { r.hedge(stop) })
+		if i+1 < len(r.sources) {
+			hedger = time.AfterFunc(HedgeAfter, func() { r.hedge(stop) })
+		}
 		o.res, o.err = r.sources[i].Lookup(r.lookups, r.image)
 		close(o.done)
-		if !hedger.Stop() {
+		if hedger != nil && !hedger.Stop() {
 			close(stop)
 		}
 		return o.res, o.err, answered
