@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/node-credential-provider/node-credential-provider/provider/dockerconfig"
+	"github.com/node-credential-provider/node-credential-provider/provider/match"
 )
 
 // dockerHub is the registry name containers/image gives Docker Hub images.
@@ -57,7 +58,7 @@ func find(f *dockerconfig.File, image string) (e *dockerconfig.Entry, exact bool
 		}
 		k = k[:i]
 	}
-	registry := normalizeRegistry(registryOf(image))
+	registry := normalizeRegistry(match.Registry(image))
 	for i := range f.Entries { // sorted by Key
 		if authFileKey(f.Entries[i].Key) == registry {
 			return &f.Entries[i], false
@@ -73,7 +74,7 @@ func answerKey(e *dockerconfig.Entry, exact bool, image string) string {
 	if exact {
 		return e.Key
 	}
-	return registryOf(image)
+	return match.Registry(image)
 }
 
 // listKey is the key an entry answers under without an image, for Keys:
@@ -85,9 +86,4 @@ func listKey(raw string) string {
 		return dockerHub
 	}
 	return k
-}
-
-func registryOf(image string) string {
-	host, _, _ := strings.Cut(image, "/")
-	return host
 }

@@ -92,7 +92,7 @@ func Resolve(ctx context.Context, f *dockerconfig.File, image string, helpers cr
 // lookupAuths picks the auths entry containers/image would use for image.
 func lookupAuths(f *dockerconfig.File, image string) provider.Result {
 	var res provider.Result
-	registry := registryOf(image)
+	registry := match.Registry(image)
 	for i := range f.Entries {
 		if k := f.Entries[i].Key; !strings.Contains(k, "://") && strings.HasPrefix(k, registry+"/") {
 			res.PathScoped = true
