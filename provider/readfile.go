@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 )
 
 // ErrNotRegular is returned by ReadFile for anything but a regular file.
@@ -20,32 +21,26 @@ var ErrNotRegular = errors.New("not a regular file")
 // slip through. Errors are *fs.PathError, as os.ReadFile's, and never
 // quote the content.
 func ReadFile(path string, max int64) ([]byte, error) {
-	f, err := openFile(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|nonBlock, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	mode, err := f.mode()
+	fi, err := f.Stat()
 	if err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
+		return nil, err
 	}
-	if !mode.IsRegular() {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w (%s)", ErrNotRegular, fileKind(mode))}
+	if !fi.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w (%s)", ErrNotRegular, fileKind(fi.Mode()))}
 	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+		return nil, err
 	}
 	if int64(len(data)) > max {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: &TooLargeError{Max: max}}
 	}
 	return data, nil
-}
-
-// openedFile is a file ReadFile opened: its mode, read from the descriptor.
-type openedFile interface {
-	io.ReadCloser
-	mode() (fs.FileMode, error)
 }
 
 // TooLargeError says a file is over ReadFile's bound.
