@@ -56,9 +56,9 @@ type KubeletEnvVar struct {
 // a second P the Go runtime wakes a spinning thread for the goroutines it
 // starts itself, before main: one P saves about 5% of a run's CPU time and
 // 0.05-0.07x of a hello-world Go binary's wall time (README, Measured).
-// The variable is read by
-// the runtime as it starts, so only the kubelet can set it for us: install
-// writes it, and the example configs carry it. Helpers inherit it.
+// The runtime reads the variable as it starts, so only the kubelet can set
+// it for us: install writes it, and the example configs carry it. Helpers
+// inherit it.
 var PluginEnv = []KubeletEnvVar{{Name: "GOMAXPROCS", Value: "1"}}
 
 // KubeletTokenAttrs is a provider's tokenAttributes.
