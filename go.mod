@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/docker/docker-credential-helpers v0.9.13
+	github.com/moby/sys/mountinfo v0.7.2
 	github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2
 	github.com/spf13/pflag v1.1.0
 	golang.org/x/sys v0.47.0

@@ -46,6 +46,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -296,19 +297,18 @@ func watch(args []string) error {
 	rep := &WatchReport{Marked: []string{}, Written: []Written{}}
 	// Every filesystem that can hold a file: a FAN_MARK_FILESYSTEM mark
 	// covers all of its mounts, so one mount point per filesystem does.
-	mi, err := os.ReadFile("/proc/self/mountinfo")
+	mounts, err := mountinfo.GetMounts(nil)
 	if err != nil {
 		return err
 	}
-	devs := map[string]bool{}
-	for _, line := range strings.Split(string(mi), "\n") {
-		f := strings.Fields(line)
-		sep := slices.Index(f, "-")
-		if len(f) < 5 || sep < 0 || sep+1 >= len(f) {
-			continue
+	devs := map[[2]int]bool{}
+	rootDev := [2]int{-1, -1}
+	for _, m := range mounts {
+		dev, mnt := [2]int{m.Major, m.Minor}, m.Mountpoint
+		if mnt == "/" {
+			rootDev = dev // the last mount on "/" is the one in view
 		}
-		dev, mnt, typ := f[2], unescapeMount(f[4]), f[sep+1]
-		switch typ {
+		switch m.FSType {
 		case "proc", "sysfs", "cgroup", "cgroup2", "devpts", "mqueue", "debugfs", "tracefs", "securityfs",
 			"pstore", "bpf", "configfs", "fusectl", "binfmt_misc", "autofs", "nsfs", "efivarfs", "rpc_pipefs":
 			continue // no files a process stores anything in
@@ -321,7 +321,7 @@ func watch(args []string) error {
 			rep.Marked = append(rep.Marked, mnt)
 		}
 	}
-	if !devs[rootDev(mi)] {
+	if !devs[rootDev] {
 		return errors.New("could not watch the root filesystem")
 	}
 
@@ -405,32 +405,4 @@ func record(fd int, written map[string]*Written, needles [][]byte) {
 	if f := holds(b[:n], needles); f != "" {
 		w.Finding = f
 	}
-}
-
-func rootDev(mountinfo []byte) string {
-	for _, line := range strings.Split(string(mountinfo), "\n") {
-		if f := strings.Fields(line); len(f) > 4 && f[4] == "/" {
-			return f[2]
-		}
-	}
-	return ""
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
