@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -33,42 +32,38 @@ func hangingHelpers(t *testing.T, n int) (bin, dir string) {
 	return bin, dir
 }
 
-// marked lists the processes whose environment holds marker.
-func marked(marker string) []string {
-	var out []string
+// marked lists the live processes whose environment holds marker.
+func marked(marker string) []int {
+	var out []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
 			continue
 		}
 		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil || !bytes.Contains(env, []byte(marker)) {
-			continue
+		if err != nil || !bytes.Contains(env, []byte(marker)) || !proctest.Alive(pid) {
+			continue // not ours, gone, or dead and waiting to be reaped
 		}
-		if pid, _ := strconv.Atoi(e.Name()); !proctest.Alive(pid) {
-			continue // gone, or dead and waiting to be reaped
-		}
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		out = append(out, e.Name()+" "+strings.ReplaceAll(string(cmdline), "\x00", " "))
+		out = append(out, pid)
 	}
 	return out
+}
+
+// newMarker makes a marker for the processes of one test, and kills what
+// carries it when the test ends, so that a test that fails before its check
+// leaves nothing running either.
+func newMarker(t *testing.T, what string) string {
+	marker := fmt.Sprintf("NCP_TEST_MARKER=%s%d", what, time.Now().UnixNano())
+	t.Cleanup(func() { proctest.Kill(marked(marker)...) })
+	return marker
 }
 
 // noneLeft fails unless every process carrying marker is gone within a few
 // seconds (a killed process takes a moment to be reaped by init).
 func noneLeft(t *testing.T, marker string) {
 	t.Helper()
-	var left []string
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		if left = marked(marker); len(left) == 0 {
-			return
-		}
-	}
-	t.Errorf("helper processes outlived the run: %q", left)
-	for _, p := range left {
-		pid, _ := strconv.Atoi(strings.Fields(p)[0])
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	}
+	proctest.RequireGone(t, "helper processes outlived the run", func() []int { return marked(marker) })
 }
 
 // The issue's operator: credentialHelper sources whose helpers hang (some
@@ -94,7 +89,7 @@ func TestHangingHelpersAnswerBeforeTheDeadline(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bin, started := hangingHelpers(t, len(tc.timeouts))
-			marker := fmt.Sprintf("NCP_TEST_MARKER=hang%d", time.Now().UnixNano())
+			marker := newMarker(t, "hang")
 			name, value, _ := strings.Cut(marker, "=")
 			cfg := head(t) + "cache: {disabled: true}\nhelpers:\n"
 			for i, to := range tc.timeouts {
@@ -152,7 +147,7 @@ func TestHangingHelpersAnswerBeforeTheDeadline(t *testing.T) {
 // started in its process group, do not outlive the run.
 func TestKilledRunLeavesNoHelper(t *testing.T) {
 	bin, started := hangingHelpers(t, 1)
-	marker := fmt.Sprintf("NCP_TEST_MARKER=killed-%d", time.Now().UnixNano())
+	marker := newMarker(t, "killed-")
 	name, value, _ := strings.Cut(marker, "=")
 	docker := writeFile(t, t.TempDir(), "config.json", `{"auths":{},"credHelpers":{"r.example.com":"hang-0"}}`, 0o600)
 	cfg := head(t) + fmt.Sprintf("cache: {disabled: true}\nhelpers: [{name: hang-0, env: {%s: %s}}]\nsources: [{dockerConfig: {paths: [%s]}}]\n", name, value, docker)
@@ -164,6 +159,7 @@ func TestKilledRunLeavesNoHelper(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	for end := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if _, err := os.Stat(filepath.Join(started, "started-0")); err == nil {
 			break
@@ -175,7 +171,7 @@ func TestKilledRunLeavesNoHelper(t *testing.T) {
 	}
 	time.Sleep(3 * time.Second)
 	if left := marked(marker); len(left) < 2 {
-		t.Fatalf("before the kill, want the helper and its sleep running: %q", left)
+		t.Fatalf("before the kill, want the helper and its sleep running: pids %v", left)
 	}
 	if err := cmd.Process.Kill(); err != nil { // SIGKILL, as the kubelet sends it
 		t.Fatal(err)

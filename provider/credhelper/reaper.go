@@ -103,6 +103,14 @@ func startReaper(argv []string) *os.File {
 // ignored: only the end of the pipe ends it.
 func Reap(in io.Reader) int {
 	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE)
+	killGroups(openGroups(in))
+	return 0
+}
+
+// openGroups reads the reaper's lines until EOF and returns the groups
+// added and not removed. Anything else is ignored, and so are groups 0 and
+// 1: a kill of -1 would reach every process we may signal.
+func openGroups(in io.Reader) map[int]bool {
 	open := map[int]bool{}
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
@@ -121,8 +129,11 @@ func Reap(in io.Reader) int {
 			delete(open, pgid)
 		}
 	}
-	for pgid := range open {
+	return open
+}
+
+func killGroups(groups map[int]bool) {
+	for pgid := range groups {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	}
-	return 0
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,18 +18,19 @@ import (
 	"github.com/node-credential-provider/node-credential-provider/internal/proctest"
 )
 
-// alive says whether pid is a process that has not exited.
-func alive(pid int) bool { return proctest.Alive(pid) }
-
-func waitGone(t *testing.T, pid int) {
+// pidIn reads the pid a test helper wrote to path: a pid that cannot be
+// read fails the test, rather than checking pid 0, which is never alive.
+func pidIn(t *testing.T, path string) int {
 	t.Helper()
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		if !alive(pid) {
-			return
-		}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Errorf("process %d still running", pid)
-	_ = syscall.Kill(pid, syscall.SIGKILL)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 1 {
+		t.Fatalf("%s holds %q, not a pid", path, data)
+	}
+	return pid
 }
 
 // A call cut short by the run (its context cancelled) kills the helper
@@ -49,12 +51,7 @@ func TestExecCutShortKillsTheGroup(t *testing.T) {
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("took %s", took)
 	}
-	data, err := os.ReadFile(pids)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sleep, _ := strconv.Atoi(strings.TrimSpace(string(data)))
-	waitGone(t, sleep)
+	proctest.RequireGone(t, "the helper's child outlived the call", proctest.Live(pidIn(t, pids)))
 	// The helper hung: it is not asked again in this run.
 	if _, _, _, err := h.Get(context.Background(), "other.io"); err == nil || !strings.Contains(err.Error(), "not run again") {
 		t.Errorf("second call: %v", err)
@@ -69,12 +66,7 @@ func TestExecKillsWhatAHelperLeaves(t *testing.T) {
 	if _, _, found, err := h.Get(context.Background(), "reg.io"); !found || err != nil {
 		t.Fatalf("Get = %v %v", found, err)
 	}
-	data, err := os.ReadFile(pids)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sleep, _ := strconv.Atoi(strings.TrimSpace(string(data)))
-	waitGone(t, sleep)
+	proctest.RequireGone(t, "the helper's child outlived the call", proctest.Live(pidIn(t, pids)))
 }
 
 // The reaper kills the groups still open when its pipe closes, and only
@@ -90,14 +82,20 @@ func TestReap(t *testing.T) {
 		return cmd
 	}
 	open, closed := start(), start()
-	in := "+" + strconv.Itoa(open.Process.Pid) + "\n+" + strconv.Itoa(closed.Process.Pid) + "\n-" + strconv.Itoa(closed.Process.Pid) + "\nbogus\n+1\n"
-	if code := Reap(strings.NewReader(in)); code != 0 {
-		t.Errorf("Reap = %d", code)
+	in := "+" + strconv.Itoa(open.Process.Pid) + "\n+" + strconv.Itoa(closed.Process.Pid) + "\n-" + strconv.Itoa(closed.Process.Pid) + "\n"
+	// What the reaper reads: never group 1 (a kill of -1 reaches every
+	// process), 0, or a line that is not one of ours. Checked without
+	// killing anything.
+	got := openGroups(strings.NewReader(in + "bogus\n+1\n+0\n+-5\n-\n+x\n"))
+	if want := map[int]bool{open.Process.Pid: true}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("open groups %v, want %v", got, want)
 	}
+	// Reap's work, without the signal handling it sets for its own process.
+	killGroups(openGroups(strings.NewReader(in)))
 	if err := open.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Errorf("open group: %v, want killed", err)
 	}
-	if !alive(closed.Process.Pid) {
+	if !proctest.Alive(closed.Process.Pid) {
 		t.Errorf("a group removed from the reaper was killed")
 	}
 }
