@@ -12,20 +12,18 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/node-credential-provider/node-credential-provider/internal/atomicfile"
 )
 
-// applied is a plan on its way: what was backed up and what was done, so
-// that it can be undone.
+// applied is a plan on its way: its backup manifest and the folders it
+// made, so that it can be put back.
 type applied struct {
-	h       Host
-	plan    *Plan
-	backups map[string]string // host path -> backup, as this process sees it
-	owners  map[string][2]int // host path -> uid, gid before
-	done    []*Change
-	dirs    []string // folders made
+	h        Host
+	plan     *Plan
+	manifest []manifestEntry
+	written  int      // changes [0, written) are made
+	dirs     []string // folders made
 }
 
 // backupDir holds the backups of the last operation that changed files.
@@ -59,14 +57,12 @@ type manifestEntry struct {
 }
 
 // apply writes the plan: a backup of every file it changes, then each
-// change atomically, owned by root, in plan order. On an error it undoes
-// what it did and says so.
+// change atomically, in plan order: a new file owned by root, an existing
+// one by its owner. On an error it puts back every file it changed
+// (restore) and says so.
 func apply(h Host, p *Plan) (*applied, error) {
-	a := &applied{h: h, plan: p, backups: map[string]string{}, owners: map[string][2]int{}}
+	a := &applied{h: h, plan: p}
 	if err := a.backup(); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(h.Path(p.backupDir()), 0o700); err != nil {
 		return nil, err
 	}
 	marker, _ := json.MarshalIndent(pending{Note: "an install or uninstall is changing the files of manifest.json", Dirs: p.Dirs}, "", "  ")
@@ -90,12 +86,17 @@ func apply(h Host, p *Plan) (*applied, error) {
 		if c.Remove {
 			err = os.Remove(h.Path(c.Path))
 		} else {
-			err = atomicfile.Write(h.Path(c.Path), c.New, c.Mode, 0, 0)
+			uid, gid := 0, 0 // new files are root's; existing ones keep their owner
+			if c.Existed {
+				uid, gid = c.OldUID, c.OldGID
+			}
+			err = atomicfile.Write(h.Path(c.Path), c.New, c.Mode, uid, gid)
 		}
 		if err != nil {
+			// Atomic: the file that failed is as it was.
 			return nil, a.fail(fmt.Errorf("%s: %w", c.Path, err))
 		}
-		a.done = append(a.done, c)
+		a.written++
 	}
 	return a, nil
 }
@@ -114,85 +115,41 @@ func (a *applied) finished() {
 }
 
 // backup copies every file the plan changes into a fresh backup folder
-// (the previous operation's backups go), with a manifest naming them.
+// (the previous operation's backups go), with a manifest naming them and
+// their modes and owners as they were.
 func (a *applied) backup() error {
 	p := a.plan
-	if len(p.Changes) == 0 {
-		return nil
-	}
 	dir := a.h.Path(p.backupDir())
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	var manifest []manifestEntry
-	made := false
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
 	for i, c := range p.Changes {
 		e := manifestEntry{Path: c.Path, Existed: c.Existed}
 		if c.Existed {
-			if !made {
-				if err := os.MkdirAll(dir, 0o700); err != nil {
-					return err
-				}
-				made = true
-			}
-			fi, err := os.Stat(a.h.Path(c.Path))
-			if err != nil {
-				return err
-			}
-			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-				a.owners[c.Path] = [2]int{int(st.Uid), int(st.Gid)}
-				e.UID, e.GID = int(st.Uid), int(st.Gid)
-			}
+			e.UID, e.GID = c.OldUID, c.OldGID
 			name := fmt.Sprintf("%02d-%s", i, strings.ReplaceAll(strings.TrimPrefix(c.Path, "/"), "/", "_"))
-			b := filepath.Join(dir, name)
-			if err := atomicfile.Write(b, c.Old, 0o600, 0, 0); err != nil {
+			if err := atomicfile.Write(filepath.Join(dir, name), c.Old, 0o600, 0, 0); err != nil {
 				return fmt.Errorf("backing up %s: %w", c.Path, err)
 			}
-			a.backups[c.Path] = b
-			e.Backup, e.Mode = filepath.Join(p.backupDir(), name), fmt.Sprintf("%04o", c.Mode)
+			e.Backup, e.Mode = filepath.Join(p.backupDir(), name), fmt.Sprintf("%04o", c.OldMode)
 		}
-		manifest = append(manifest, e)
+		a.manifest = append(a.manifest, e)
 	}
-	if !made {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
-		}
-	}
-	data, _ := json.MarshalIndent(manifest, "", "  ")
+	data, _ := json.MarshalIndent(a.manifest, "", "  ")
 	return atomicfile.Write(filepath.Join(dir, "manifest.json"), append(data, '\n'), 0o600, 0, 0)
 }
 
-// rollback puts back every file that was changed, byte for byte with its
+// rollback puts back every file the plan changed, byte for byte with its
 // mode and owner, and removes the files and folders that were made.
 func (a *applied) rollback() error {
-	var errs []error
-	for i := len(a.plan.Changes) - 1; i >= 0; i-- {
-		c := a.plan.Changes[i]
-		hp := a.h.Path(c.Path)
-		if !c.Existed {
-			if err := os.Remove(hp); err != nil && !os.IsNotExist(err) {
-				errs = append(errs, err)
-			}
-			continue
-		}
-		data, err := os.ReadFile(a.backups[c.Path])
-		if err != nil {
-			errs = append(errs, fmt.Errorf("backup of %s: %w", c.Path, err))
-			continue
-		}
-		own := a.owners[c.Path]
-		if err := atomicfile.Write(hp, data, c.Mode, own[0], own[1]); err != nil {
-			errs = append(errs, fmt.Errorf("restoring %s: %w", c.Path, err))
-		}
-	}
-	for i := len(a.dirs) - 1; i >= 0; i-- {
-		_ = os.Remove(a.h.Path(a.dirs[i]))
-	}
-	return errors.Join(errs...)
+	return restore(a.h, a.plan.StateDir, a.manifest[:a.written], a.dirs, nil)
 }
 
-// finish removes what an uninstall leaves empty: its folders, the state
-// folder with its backups.
+// finishUninstall removes what an uninstall leaves empty: its folders, the
+// state folder with its backups.
 func (a *applied) finishUninstall() {
 	_ = os.RemoveAll(a.h.Path(a.plan.StateDir))
 	for _, d := range a.plan.RemoveDirs {
@@ -200,65 +157,90 @@ func (a *applied) finishUninstall() {
 	}
 }
 
-// recoverInterrupted puts every file back from the backups of an operation
-// that was killed while it changed them (its pending marker is still
-// there), and says what it did. It writes nothing when there is none.
-func recoverInterrupted(h Host, stateDir string, out io.Writer) error {
+// restore puts every file of a backup manifest back, last first: a file
+// that existed byte for byte with its mode and owner, one that did not is
+// removed; then the folders made, deepest first, when empty. It goes on
+// past a failure and returns them all. out, when not nil, hears what it did.
+func restore(h Host, stateDir string, manifest []manifestEntry, dirs []string, out io.Writer) error {
+	say := func(format string, args ...any) {
+		if out != nil {
+			fmt.Fprintf(out, format, args...)
+		}
+	}
 	dir := backupDir(stateDir)
-	markerData, err := os.ReadFile(h.Path(filepath.Join(dir, pendingName)))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	var marker pending
-	if err := json.Unmarshal(markerData, &marker); err != nil {
-		return fmt.Errorf("an earlier install or uninstall was interrupted, and its marker %s is not one: %w", h.Path(filepath.Join(dir, pendingName)), err)
-	}
-	manifestPath := filepath.Join(dir, "manifest.json")
-	data, err := os.ReadFile(h.Path(manifestPath))
-	if err != nil {
-		return fmt.Errorf("an earlier install or uninstall was interrupted, and its backup manifest cannot be read: %w", err)
-	}
-	var manifest []manifestEntry
-	if err := json.Unmarshal(data, &manifest); err != nil {
-		return fmt.Errorf("an earlier install or uninstall was interrupted, and its backup manifest %s is not one: %w", h.Path(manifestPath), err)
-	}
-	fmt.Fprintf(out, "# an earlier install or uninstall was interrupted while it changed files: putting them back from %s first\n", manifestPath)
-	fmt.Fprintln(out, "# (if it had restarted the kubelet, the kubelet reads the files put back on its next start)")
+	var errs []error
 	for i := len(manifest) - 1; i >= 0; i-- {
 		e := manifest[i]
 		if err := checkHostPath("backup manifest entry", e.Path); err != nil {
-			return err
+			errs = append(errs, err)
+			continue
 		}
 		hp := h.Path(e.Path)
 		if !e.Existed {
 			if err := os.Remove(hp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("removing %s: %w", e.Path, err)
+				errs = append(errs, fmt.Errorf("removing %s: %w", e.Path, err))
+				continue
 			}
-			fmt.Fprintf(out, "removed %s (made by the interrupted run)\n", e.Path)
+			say("removed %s (made by the interrupted run)\n", e.Path)
 			continue
 		}
 		if !strings.HasPrefix(e.Backup, dir+"/") {
-			return fmt.Errorf("backup manifest %s: the backup of %s is outside %s", h.Path(manifestPath), e.Path, dir)
+			errs = append(errs, fmt.Errorf("the backup of %s is outside %s", e.Path, dir))
+			continue
 		}
 		old, err := os.ReadFile(h.Path(e.Backup))
 		if err != nil {
-			return fmt.Errorf("backup of %s: %w", e.Path, err)
+			errs = append(errs, fmt.Errorf("backup of %s: %w", e.Path, err))
+			continue
 		}
 		mode, err := strconv.ParseUint(e.Mode, 8, 32)
 		if err != nil {
-			return fmt.Errorf("backup manifest %s: mode of %s: %w", h.Path(manifestPath), e.Path, err)
+			errs = append(errs, fmt.Errorf("the mode of %s in the backup manifest: %w", e.Path, err))
+			continue
 		}
 		if err := atomicfile.Write(hp, old, os.FileMode(mode), e.UID, e.GID); err != nil {
-			return fmt.Errorf("restoring %s: %w", e.Path, err)
+			errs = append(errs, fmt.Errorf("restoring %s: %w", e.Path, err))
+			continue
 		}
-		fmt.Fprintf(out, "restored %s\n", e.Path)
+		say("restored %s\n", e.Path)
 	}
-	for i := len(marker.Dirs) - 1; i >= 0; i-- {
-		if checkHostPath("folder", marker.Dirs[i]) == nil && os.Remove(h.Path(marker.Dirs[i])) == nil {
-			fmt.Fprintf(out, "removed %s (made by the interrupted run)\n", marker.Dirs[i])
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if checkHostPath("folder", dirs[i]) == nil && os.Remove(h.Path(dirs[i])) == nil {
+			say("removed %s (made by the interrupted run)\n", dirs[i])
 		}
 	}
-	return os.Remove(h.Path(filepath.Join(dir, pendingName)))
+	return errors.Join(errs...)
+}
+
+// recoverInterrupted puts every file back from the backups of an operation
+// that was killed while it changed them (its pending marker is still
+// there), and says what it did; recovered says it found one. It writes
+// nothing when there is none.
+func recoverInterrupted(h Host, stateDir string, out io.Writer) (recovered bool, err error) {
+	dir := backupDir(stateDir)
+	markerData, err := os.ReadFile(h.Path(filepath.Join(dir, pendingName)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	var marker pending
+	if err := json.Unmarshal(markerData, &marker); err != nil {
+		return false, fmt.Errorf("an earlier install or uninstall was interrupted, and its marker %s is not one: %w", h.Path(filepath.Join(dir, pendingName)), err)
+	}
+	manifestPath := filepath.Join(dir, "manifest.json")
+	data, err := os.ReadFile(h.Path(manifestPath))
+	if err != nil {
+		return false, fmt.Errorf("an earlier install or uninstall was interrupted, and its backup manifest cannot be read: %w", err)
+	}
+	var manifest []manifestEntry
+	if err := json.Unmarshal(data, &manifest); err != nil {
+		return false, fmt.Errorf("an earlier install or uninstall was interrupted, and its backup manifest %s is not one: %w", h.Path(manifestPath), err)
+	}
+	fmt.Fprintf(out, "# an earlier install or uninstall was interrupted while it changed files: putting them back from %s first\n", manifestPath)
+	fmt.Fprintln(out, "# (if it had restarted the kubelet, the kubelet reads the files put back on its next start; --restart restarts it)")
+	if err := restore(h, stateDir, manifest, marker.Dirs, out); err != nil {
+		return true, fmt.Errorf("putting back the files of an interrupted install or uninstall: %w (backups in %s; the marker %s stays)", err, h.Path(dir), pendingName)
+	}
+	return true, os.Remove(h.Path(filepath.Join(dir, pendingName)))
 }

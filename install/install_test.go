@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
 	"sigs.k8s.io/yaml"
@@ -600,5 +601,119 @@ func TestInterruptedRunIsPutBackFirst(t *testing.T) {
 			}
 			requireAsBefore(t, before, root, "the node is not as it was")
 		})
+	}
+}
+
+// A symbolic link where install would write is refused, not replaced: under
+// --root its target resolves in our view, and a rename over it would swap
+// the administrator's file for ours.
+func TestInstallRefusesSymlinks(t *testing.T) {
+	needRoot(t)
+	root := tree(t, kubeadmNode(map[string]string{"etc/kubelet-real": "KUBELET_EXTRA_ARGS=--v=2\n"}))
+	if err := os.Symlink("../kubelet-real", filepath.Join(root, "etc/default/kubelet")); err != nil {
+		t.Fatal(err)
+	}
+	o := options(root, fakeBinary(t, "v1"))
+	before := snapshot(t, root)
+	out, err := run(t, &Runner{Validate: (&validator{}).check}, o, false)
+	if err == nil || !strings.Contains(err.Error(), "/etc/default/kubelet (kubelet flags (KUBELET_EXTRA_ARGS)) is a symbolic link to ../kubelet-real") {
+		t.Errorf("got %v\n%s", err, out)
+	}
+	if d := diffSnapshots(before, snapshot(t, root)); d != "" {
+		t.Errorf("wrote:\n%s", d)
+	}
+}
+
+// One install or uninstall at a time on a node: a second one, while the
+// first holds the node's lock, fails at once and writes nothing.
+func TestConcurrentRunIsRefused(t *testing.T) {
+	needRoot(t)
+	root := tree(t, kubeadmNode(nil))
+	o := options(root, fakeBinary(t, "v1"))
+	unlock, err := lockNode(o.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, root)
+	for _, uninstall := range []bool{false, true} {
+		out, err := run(t, &Runner{Validate: (&validator{}).check}, o, uninstall)
+		if err == nil || !strings.Contains(err.Error(), "another install or uninstall is running on this node") {
+			t.Errorf("uninstall %v while locked: %v\n%s", uninstall, err, out)
+		}
+	}
+	if d := diffSnapshots(before, snapshot(t, root)); d != "" {
+		t.Errorf("wrote:\n%s", d)
+	}
+	unlock()
+	runOK(t, o, false)
+}
+
+// A rollback puts a replaced file back with the mode it had, not the mode
+// install gave the new one (the binary is written 0755).
+func TestRollbackKeepsTheOldMode(t *testing.T) {
+	needRoot(t)
+	root := tree(t, kubeadmNode(map[string]string{"usr/libexec/kubelet-image-credential-provider-plugins/node-credential-provider": "#!/bin/sh\n# an older one\n"}))
+	bin := filepath.Join(root, "usr/libexec/kubelet-image-credential-provider-plugins/node-credential-provider")
+	if err := os.Chmod(bin, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	o := options(root, fakeBinary(t, "v1"))
+	before := snapshot(t, root)
+	r := &Restarter{Command: "exit 3", HealthzURL: "http://127.0.0.1:1/healthz", Timeout: time.Second, Log: io.Discard}
+	if out, err := run(t, &Runner{Validate: (&validator{}).check, Restart: r}, o, false); err == nil {
+		t.Fatalf("the restart did not fail:\n%s", out)
+	}
+	if fi, err := os.Stat(bin); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("the old binary came back as %v (%v), want mode 0700", fi.Mode(), err)
+	}
+	requireAsBefore(t, before, root, "not restored")
+}
+
+// After putting back an interrupted run's files, --restart restarts the
+// kubelet even when nothing is left to change: the killed run may have
+// restarted it with its own files.
+func TestRecoveryRestartsTheKubelet(t *testing.T) {
+	needRoot(t)
+	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	defer healthy.Close()
+	root := tree(t, kubeadmNode(nil))
+	o := options(root, fakeBinary(t, "v1"))
+	p, err := PlanInstall(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := apply(o.Host, p); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(t.TempDir(), "restarts")
+	r := &Restarter{Command: "echo x >> " + marker, HealthzURL: healthy.URL + "/healthz", Timeout: 5 * time.Second, Log: io.Discard}
+	out, err := run(t, &Runner{Validate: (&validator{}).check, Restart: r}, o, true)
+	if err != nil || !strings.Contains(out, "nothing of ours is installed") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if restarts, _ := os.ReadFile(marker); strings.Count(string(restarts), "x") != 1 {
+		t.Errorf("%d restarts after recovery, want 1\n%s", strings.Count(string(restarts), "x"), out)
+	}
+}
+
+// An existing file keeps its owner through install and uninstall: a
+// root:adm flags file does not become root:root.
+func TestEditedFileKeepsItsOwner(t *testing.T) {
+	needRoot(t)
+	root := tree(t, kubeadmNode(map[string]string{"etc/default/kubelet": "KUBELET_EXTRA_ARGS=--v=2\n"}))
+	flags := filepath.Join(root, "etc/default/kubelet")
+	if err := os.Chown(flags, 0, 4); err != nil {
+		t.Fatal(err)
+	}
+	o := options(root, fakeBinary(t, "v1"))
+	for _, uninstall := range []bool{false, true} {
+		runOK(t, o, uninstall)
+		fi, err := os.Stat(flags)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); st.Uid != 0 || st.Gid != 4 {
+			t.Errorf("uninstall %v: the flags file is owned by %d:%d, want 0:4", uninstall, st.Uid, st.Gid)
+		}
 	}
 }

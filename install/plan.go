@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/node-credential-provider/node-credential-provider/config"
 )
@@ -58,8 +59,11 @@ type Change struct {
 	Old     []byte
 	New     []byte // nil with Remove
 	Remove  bool
-	Mode    os.FileMode
-	Binary  bool // no text diff
+	Mode    os.FileMode // as it will be
+	OldMode os.FileMode // as it is, when it Existed
+	// OldUID and OldGID own it, when it Existed: it keeps them.
+	OldUID, OldGID int
+	Binary         bool // no text diff
 }
 
 // Plan is what install or uninstall would do.
@@ -96,15 +100,21 @@ func (p *Plan) add(c *Change) {
 	p.Changes = append(p.Changes, c)
 }
 
-// current reads a host file into a Change.
+// current reads a host file into a Change. An existing file keeps its
+// mode unless the caller sets another. A symbolic link is refused, not
+// followed: under --root its target would be resolved in our view, not
+// the host's, and writing the file would replace the link itself.
 func (h Host) current(path, what string, mode os.FileMode) (*Change, error) {
 	c := &Change{Path: path, What: what, Mode: mode}
-	fi, err := os.Stat(h.Path(path))
+	fi, err := os.Lstat(h.Path(path))
 	switch {
 	case os.IsNotExist(err):
 		return c, nil
 	case err != nil:
 		return nil, err
+	case fi.Mode()&os.ModeSymlink != 0:
+		target, _ := os.Readlink(h.Path(path))
+		return nil, fmt.Errorf("%s (%s) is a symbolic link to %s: install edits regular files only; name the file itself (--flags-file, --provider-config, --bin-dir, --config)", path, what, target)
 	case !fi.Mode().IsRegular():
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
@@ -112,7 +122,10 @@ func (h Host) current(path, what string, mode os.FileMode) (*Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.Existed, c.Old, c.Mode = true, data, fi.Mode().Perm()
+	c.Existed, c.Old, c.Mode, c.OldMode = true, data, fi.Mode().Perm(), fi.Mode().Perm()
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		c.OldUID, c.OldGID = int(st.Uid), int(st.Gid)
+	}
 	return c, nil
 }
 

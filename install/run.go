@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Staged is the result of a plan laid out in a temporary folder, for the
@@ -43,49 +45,78 @@ type Runner struct {
 	Restart  *Restarter // nil: no restart
 }
 
-// Install plans and carries out an install, after putting back the files
-// of an earlier operation that was killed half way.
-func (r *Runner) Install(o Options) error {
-	if err := r.recoverFirst(o); err != nil {
-		return err
-	}
-	p, err := PlanInstall(o)
+// Install plans and carries out an install (run).
+func (r *Runner) Install(o Options) error { return r.run(o, false) }
+
+// Uninstall plans and carries out an uninstall (run).
+func (r *Runner) Uninstall(o Options) error { return r.run(o, true) }
+
+// run holds the node's install lock for the whole operation, so that a
+// second install or uninstall (a person's, a DaemonSet pod's) cannot take
+// this one's pending marker for a dead run's; puts back the files of an
+// earlier operation that was killed half way; then plans and carries out.
+func (r *Runner) run(o Options, uninstall bool) error {
+	unlock, err := lockNode(o.Host)
 	if err != nil {
 		return err
 	}
-	return r.execute(o, p, false)
+	defer unlock()
+	recovered, err := r.recoverFirst(o)
+	if err != nil {
+		return err
+	}
+	plan := PlanInstall
+	if uninstall {
+		plan = PlanUninstall
+	}
+	p, err := plan(o)
+	if err != nil {
+		return err
+	}
+	return r.execute(o, p, uninstall, recovered)
 }
 
-// Uninstall plans and carries out an uninstall, after putting back the
-// files of an earlier operation that was killed half way.
-func (r *Runner) Uninstall(o Options) error {
-	if err := r.recoverFirst(o); err != nil {
-		return err
-	}
-	p, err := PlanUninstall(o)
+// lockNode takes an exclusive flock on the host's root directory, which
+// every view of the node (--root or not) shares and which always exists:
+// creating a lock file of our own would leave something behind after
+// uninstall. Only our installers take it. It fails at once when another
+// holds it.
+func lockNode(h Host) (unlock func(), err error) {
+	fd, err := unix.Open(h.Path("/"), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("locking the node for install: %w", err)
 	}
-	return r.execute(o, p, true)
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		unix.Close(fd)
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, errors.New("another install or uninstall is running on this node; try again when it has finished")
+		}
+		return nil, fmt.Errorf("locking the node for install: %w", err)
+	}
+	return func() { unix.Close(fd) }, nil
 }
 
 // recoverFirst puts the node back as it was before an interrupted
-// operation (recoverInterrupted). --print writes nothing, so it stops there.
-func (r *Runner) recoverFirst(o Options) error {
+// operation (recoverInterrupted), and says whether there was one. --print
+// writes nothing, so it stops there.
+func (r *Runner) recoverFirst(o Options) (bool, error) {
 	stateDir := o.StateDir
 	if stateDir == "" {
 		stateDir = DefaultStateDir
 	}
 	if r.Print {
 		if _, err := os.Stat(o.Host.Path(filepath.Join(backupDir(stateDir), pendingName))); err == nil {
-			return fmt.Errorf("an earlier install or uninstall was interrupted while it changed files (%s): run without --print to put them back from its backups first", o.Host.Path(filepath.Join(backupDir(stateDir), pendingName)))
+			return false, fmt.Errorf("an earlier install or uninstall was interrupted while it changed files (%s): run without --print to put them back from its backups first", o.Host.Path(filepath.Join(backupDir(stateDir), pendingName)))
 		}
-		return nil
+		return false, nil
 	}
 	return recoverInterrupted(o.Host, stateDir, r.Out)
 }
 
-func (r *Runner) execute(o Options, p *Plan, uninstall bool) error {
+// execute carries out p. recovered says files were just put back from an
+// interrupted run, which may have restarted the kubelet with its own: with
+// a restarter, the kubelet is restarted even when p changes nothing.
+func (r *Runner) execute(o Options, p *Plan, uninstall, recovered bool) error {
 	for _, f := range p.Found {
 		fmt.Fprintf(r.Out, "# %s\n", f)
 	}
@@ -97,6 +128,13 @@ func (r *Runner) execute(o Options, p *Plan, uninstall bool) error {
 			fmt.Fprintln(r.Out, "nothing to change: nothing of ours is installed")
 		} else {
 			fmt.Fprintln(r.Out, "nothing to change: already installed as asked")
+		}
+		if recovered && r.Restart != nil {
+			fmt.Fprintf(r.Out, "restarting the kubelet, which may have read the interrupted run's files: %s\n", r.Restart.Command)
+			if err := r.Restart.Restart(); err != nil {
+				return fmt.Errorf("the files are as they were before the interrupted run, but restarting the kubelet failed: %w", err)
+			}
+			fmt.Fprintf(r.Out, "the kubelet is healthy (%s)\n", r.Restart.HealthzURL)
 		}
 		return nil
 	}
