@@ -249,6 +249,8 @@ func TestEnvFileEdit(t *testing.T) {
 			}
 		} else if strings.Contains(string(back), "--a=1") || strings.Contains(string(back), "--b=2") {
 			t.Errorf("remove from %q: %q", out, back)
+		} else if strings.Contains(tc.in, "--v=2") && !strings.Contains(string(back), "--v=2") {
+			t.Errorf("remove from %q took the administrator's --v=2 too: %q", out, back)
 		}
 	}
 	if _, err := parseEnvFile([]byte("KUBELET_EXTRA_ARGS=a\"b\n")); err == nil {

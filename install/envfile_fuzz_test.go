@@ -54,8 +54,16 @@ func FuzzEnvFile(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !sameEnvFile(back, data) && len(again) == len(before) {
+		if !sameEnvFile(back, data) {
+			// Not the same file: the same assignments, with the same values
+			// but for the ones that held our flags.
+			if len(again) != len(before) {
+				t.Fatalf("remove(add(x)) has %d assignments, x had %d: %q -> %q", len(again), len(before), data, back)
+			}
 			for i := range before {
+				if before[i].Name != again[i].Name {
+					t.Fatalf("remove(add(x)) renamed assignment %d: %s -> %s", i, before[i].Name, again[i].Name)
+				}
 				if strings.Join(strings.Fields(before[i].Value), " ") != strings.Join(strings.Fields(again[i].Value), " ") && !strings.Contains(before[i].Value, "--image-credential-provider") {
 					t.Fatalf("remove(add(x)) changed %s: %q -> %q", before[i].Name, before[i].Value, again[i].Value)
 				}
