@@ -159,6 +159,16 @@ func TestBurstAcrossProcesses(t *testing.T) {
 			if tmp, _ := filepath.Glob(filepath.Join(dir, keyFileName+keyTempInfix+"*")); len(tmp) != 0 {
 				t.Errorf("key files in the making left behind: %v", tmp)
 			}
+			// Whatever the code calls them: only the key and lock files stay.
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				if e.Name() != "cache.key" && !strings.HasSuffix(e.Name(), ".lock") {
+					t.Errorf("left in the cache directory: %s", e.Name())
+				}
+			}
 			if tc.mode == "burst-fail" && hits != n-1 {
 				t.Errorf("%d processes got the remembered failure, want %d", hits, n-1)
 			}

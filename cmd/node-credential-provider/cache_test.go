@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/node-credential-provider/node-credential-provider/cache"
 )
 
 // countingHelper writes a docker credential helper that logs each call to
@@ -54,7 +56,7 @@ sources:
 `, filepath.Join(dir, "cache"), f.passFile, dockerCfg), 0o600)
 	f.env = []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH")}
 	// The entries live in root's user keyring: leave nothing behind.
-	t.Cleanup(func() { dropCacheKeyring(filepath.Join(dir, "cache")) })
+	t.Cleanup(func() { dropCacheKeyring(t, filepath.Join(dir, "cache")) })
 	return f
 }
 
@@ -175,12 +177,14 @@ sources:
 	}
 }
 
-// dropCacheKeyring unlinks the keyring of the cache in dir from root's user
-// keyring, entries and all: tests leave nothing in the kernel. Without
-// keyctl, purging the entries leaves an empty keyring behind.
-func dropCacheKeyring(dir string) {
-	exec.Command(binary, "cache", "purge", "--all", "--cache-dir", dir).Run()
-	if id, err := exec.Command("keyctl", "search", "@u", "keyring", "node-credential-provider:sealed:"+dir).Output(); err == nil {
-		exec.Command("keyctl", "unlink", strings.TrimSpace(string(id)), "@u").Run()
+// dropCacheKeyring destroys the keyring of the cache in dir, entries and
+// all, as a cleanup: tests leave nothing in the kernel.
+func dropCacheKeyring(t *testing.T, dir string) {
+	c, err := cache.Open(cache.Options{Dir: dir})
+	if err == nil {
+		err = c.Destroy()
+	}
+	if err != nil {
+		t.Errorf("removing the cache keyring of %s: %v", dir, err)
 	}
 }

@@ -172,7 +172,7 @@ helpers: [{name: slow, timeout: 40s}]
 sources: [{credentialHelper: {helper: slow}}]
 `, cacheDir), 0o600)
 	env := []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH")}
-	t.Cleanup(func() { dropCacheKeyring(cacheDir) })
+	t.Cleanup(func() { dropCacheKeyring(t, cacheDir) })
 
 	// An entry cached before the kill.
 	if r, _ := runTimed(t, env, request("fast.example.com/app"), "--config", cfg); !answered(r, "fast.example.com", "kill-user", "pw-kill") {

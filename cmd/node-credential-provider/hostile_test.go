@@ -75,7 +75,7 @@ func newHostileFixture(t *testing.T) *hostileFixture {
 	}
 	f.good = f.docker(t, "good.json", `{"auths":{"r.io":{"username":"store-user","password":"`+marker+`"},"[::1]:5000":{"auth":"`+b64("store-user:"+marker)+`"}}}`)
 	f.env = []string{"PATH=" + f.bin + string(os.PathListSeparator) + os.Getenv("PATH")}
-	t.Cleanup(func() { dropCacheKeyring(f.cacheDir) })
+	t.Cleanup(func() { dropCacheKeyring(t, f.cacheDir) })
 	return f
 }
 

@@ -22,7 +22,7 @@ import (
 func TestRealPassHelper(t *testing.T) {
 	for _, bin := range []string{"docker-credential-pass", "pass", "gpg", "gpgconf"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s is not installed (scripts/install-test-deps.sh installs it): %v", bin, err)
+			t.Fatalf("%s is not installed (make unit, or scripts/install-test-deps.sh, installs it): %v", bin, err)
 		}
 	}
 	// gpg-agent's socket path must stay under ~100 characters: keep the

@@ -268,7 +268,10 @@ func TestPush(t *testing.T) {
 	if d, _ := idx.Digest(); d != want {
 		t.Errorf("registry holds %s, pushed %s", d, want)
 	}
-	m, _ := idx.IndexManifest()
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, desc := range m.Manifests {
 		img, err := idx.Image(desc.Digest)
 		if err != nil {
@@ -283,7 +286,10 @@ func TestPush(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: layer not in the registry: %v", desc.Platform, err)
 			}
-			io.Copy(io.Discard, rc)
+			// The digest is checked at the end of the stream.
+			if _, err := io.Copy(io.Discard, rc); err != nil {
+				t.Errorf("%s: reading a layer back: %v", desc.Platform, err)
+			}
 			rc.Close()
 		}
 	}
