@@ -15,10 +15,15 @@ import (
 	"github.com/node-credential-provider/node-credential-provider/provider/match"
 )
 
+// DefaultCacheDir is the node-local cache's directory when neither
+// --cache-dir nor cache.dir names one. A variable, so that a build can set
+// it (-ldflags -X): the cmd tests do, so that no run they make leaves a
+// cache, and its keyring, on the machine that tests it.
+var DefaultCacheDir = "/var/lib/node-credential-provider/cache"
+
 // Defaults.
 const (
 	DefaultCacheDuration = time.Minute
-	DefaultCacheDir      = "/var/lib/node-credential-provider/cache"
 	DefaultCacheTTL      = 10 * time.Minute
 	DefaultNegativeTTL   = 5 * time.Second
 	DefaultHelperTimeout = 10 * time.Second

@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/node-credential-provider/node-credential-provider/cache"
+	"github.com/node-credential-provider/node-credential-provider/config"
 )
 
 var binary string
@@ -31,12 +34,21 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	// Runs without a cache directory of their own use one of ours, in the
+	// binary and in this process, never the node's default.
+	config.DefaultCacheDir = filepath.Join(dir, "default-cache")
+	out, err := exec.Command("go", "build", "-ldflags", "-X github.com/node-credential-provider/node-credential-provider/config.DefaultCacheDir="+config.DefaultCacheDir, "-o", binary, ".").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "building: %v\n%s", err, out)
 		os.Exit(1)
 	}
 	code := m.Run()
+	if c, err := cache.Open(cache.Options{Dir: config.DefaultCacheDir}); err == nil {
+		if err := c.Destroy(); err != nil {
+			fmt.Fprintf(os.Stderr, "removing the default cache's keyring: %v\n", err)
+			code = 1
+		}
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
