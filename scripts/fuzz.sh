@@ -15,8 +15,16 @@ pkgs=("$@")
 failed=()
 n=0
 start=$SECONDS
-for pkg in $($GO list "${pkgs[@]}"); do
-	targets=$($GO test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true)
+listed=$($GO list "${pkgs[@]}") || { echo "fuzz.sh: go list ${pkgs[*]} failed" >&2; exit 1; }
+for pkg in $listed; do
+	# A package that does not build must fail the run, not look like one
+	# without targets.
+	if ! list=$($GO test -list '^Fuzz' "$pkg" 2>&1); then
+		echo "$list"
+		failed+=("$pkg (does not build)")
+		continue
+	fi
+	targets=$(grep '^Fuzz' <<<"$list" || true)
 	for target in $targets; do
 		n=$((n + 1))
 		echo "== $pkg $target ($FUZZTIME)"
@@ -38,6 +46,10 @@ for pkg in $($GO list "${pkgs[@]}"); do
 	done
 done
 echo "fuzzed $n targets in $((SECONDS - start))s"
+if [ "$n" -eq 0 ] && [ ${#failed[@]} -eq 0 ]; then
+	echo "fuzz.sh: no fuzz target in ${pkgs[*]}" >&2
+	exit 1
+fi
 if [ ${#failed[@]} -gt 0 ]; then
 	printf 'FAILED: %s\n' "${failed[@]}"
 	echo "crashers are in each package's testdata/fuzz/; go test replays them"

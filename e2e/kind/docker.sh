@@ -50,11 +50,17 @@ install_docker() {
   # for this install only, when the machine has no policy of its own.
   local policy=/usr/sbin/policy-rc.d made=
   if [ ! -e "$policy" ]; then
+    # Removed however this ends: left behind, it would stop every service
+    # start on the machine.
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
     printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made=1
   fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io jq >&2 ||
-    { [ -z "$made" ] || rm -f "$policy"; die "apt-get install docker.io failed"; }
-  [ -z "$made" ] || rm -f "$policy"
+    die "apt-get install docker.io failed"
+  if [ -n "$made" ]; then
+    rm -f "$policy"
+    trap - EXIT
+  fi
 }
 
 start() {
@@ -94,13 +100,18 @@ JSON
     say "starting a private dockerd on $sock (data-root $data_root, log $log)"
     # setsid: the daemon outlives this script, not the caller's signals.
     setsid dockerd --config-file "$run/daemon.json" >"$log" 2>&1 </dev/null &
-    local i
+    local i dpid=$!
     for i in $(seq 1 150); do
       DOCKER_HOST="unix://$sock" "$clientdir/docker" version >/dev/null 2>&1 && break
       running || [ "$i" -lt 20 ] || die "dockerd exited: $(tail -5 "$log")"
       sleep 0.2
     done
-    DOCKER_HOST="unix://$sock" "$clientdir/docker" version >/dev/null 2>&1 || die "dockerd did not answer in 30s: $(tail -5 "$log")"
+    if ! DOCKER_HOST="unix://$sock" "$clientdir/docker" version >/dev/null 2>&1; then
+      # A dockerd that never answered is not left running, pid file or not.
+      stop >/dev/null 2>&1 || true
+      kill -KILL "$dpid" 2>/dev/null || true
+      die "dockerd did not answer in 30s: $(tail -5 "$log")"
+    fi
   fi
   echo "DOCKER_HOST=unix://$sock"
   echo "PATH=$clientdir:$PATH"

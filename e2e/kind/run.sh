@@ -126,6 +126,20 @@ case "$mode" in
     ;;
   *) fail "NCP_E2E_KIND_DOCKER=$mode: want host or private" ;;
 esac
+# From here on, however the run ends (a failed phase, a failed test, an
+# interrupt): the private dockerd goes, and with NCP_E2E_KIND_DELETE=1 (make
+# test) so do a host docker's cluster and registry.
+summary=""
+on_exit() {
+  [ -z "$summary" ] || rm -f "$summary"
+  if [ "$mode" = private ]; then
+    cleanup_private
+  elif [ "${NCP_E2E_KIND_DELETE:-0}" = 1 ] && [ "${NCP_E2E_KIND_KEEP:-0}" != 1 ]; then
+    kind delete cluster --name "$cluster" >/dev/null 2>&1
+    docker rm -f ncp-e2e-registry >/dev/null 2>&1
+  fi
+}
+trap on_exit EXIT
 
 for bin in docker kind kubectl openssl htpasswd curl umoci skopeo; do
   command -v "$bin" >/dev/null || fail "$bin is not installed"
@@ -155,21 +169,12 @@ fi
 phase registry "$here/registry.sh" "$dir"
 
 summary="$(mktemp)"
-trap 'rm -f "$summary"; [ "$mode" != private ] || cleanup_private' EXIT
 s="$(now)"
 (cd "$repo" && NCP_E2E_KUBECONFIG="$kubeconfig" NCP_E2E_KIND_NODE="$node" NCP_E2E_KIND_DIR="$dir" \
   NCP_E2E_PLUGIN="$dir/provider-bin/node-credential-provider" NCP_E2E_SUMMARY="$summary" \
   go test -tags e2e -count=1 -v -timeout "${NCP_E2E_TIMEOUT:-30m}" ./e2e/... "$@")
 rc=$?
 echo "e2e-kind: phase go-test $(since "$s")s"
-if [ "$mode" = host ] && [ "${NCP_E2E_KIND_DELETE:-0}" = 1 ] && [ "${NCP_E2E_KIND_KEEP:-0}" != 1 ]; then
-  kind delete cluster --name "$cluster"
-  docker rm -f ncp-e2e-registry >/dev/null
-fi
-if [ "$mode" = private ]; then
-  cleanup_private
-  trap 'rm -f "$summary"' EXIT
-fi
 echo "e2e-kind: total $(since "$total")s"
 line="$(cat "$summary" 2>/dev/null)"
 [ -n "$line" ] || { line="0 passed, 1 failed"; [ "$rc" -ne 0 ] || rc=1; }

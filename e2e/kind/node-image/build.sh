@@ -124,9 +124,17 @@ if [ ! -f "$rootfs_tar" ]; then
   build_rootfs >"$cache/debootstrap.log" 2>&1 &
   rootfs_pid=$!
 fi
-# On any exit: no debootstrap left running or mounted, the private dockerd
-# stopped if this script started it.
+# On any exit: no debootstrap left running or mounted, no temporary
+# containerd or build context left, the private dockerd stopped if this
+# script started it.
+cpid= run= ctx=
 on_exit() {
+  if [ -n "$cpid" ] && kill -0 "$cpid" 2>/dev/null; then
+    kill "$cpid" 2>/dev/null || true
+    wait "$cpid" 2>/dev/null || true
+  fi
+  [ -z "$run" ] || rm -rf "$run"
+  [ -z "$ctx" ] || rm -rf "$ctx"
   if [ -n "$rootfs_pid" ] && kill -0 "$rootfs_pid" 2>/dev/null; then
     pkill -TERM -P "$rootfs_pid" 2>/dev/null || true
     kill "$rootfs_pid" 2>/dev/null || true
@@ -201,6 +209,7 @@ CMD ["serve", "/etc/docker/registry/config.yml"]
 EOF
   DOCKER_BUILDKIT=0 docker build -q -t "$registry_image" "$ctx" >/dev/null
   rm -rf "$ctx"
+  ctx=
 fi
 
 # 5. The node image.
@@ -286,10 +295,10 @@ else
         [ -z "$sandbox" ] || [ "$sandbox" = "$ref" ] || extra_tags+=("$ref=$sandbox") ;;
       kube-proxy)
         # kube-proxy runs iptables/nft: the base rootfs plus the binary.
-        ctx="$stage/img-kube-proxy-ctx"; mkdir -p "$ctx"
-        install -m 0755 "$kubebin/kube-proxy" "$ctx/"
-        printf 'FROM %s\nCOPY kube-proxy /usr/local/bin/kube-proxy\n' "$base_image" >"$ctx/Dockerfile"
-        DOCKER_BUILDKIT=0 docker build -q -t "$ref" "$ctx" >/dev/null
+        pctx="$stage/img-kube-proxy-ctx"; mkdir -p "$pctx"
+        install -m 0755 "$kubebin/kube-proxy" "$pctx/"
+        printf 'FROM %s\nCOPY kube-proxy /usr/local/bin/kube-proxy\n' "$base_image" >"$pctx/Dockerfile"
+        DOCKER_BUILDKIT=0 docker build -q -t "$ref" "$pctx" >/dev/null
         docker save -o "$stage/kube-proxy.tar" "$ref"
         archives+=("$stage/kube-proxy.tar") ;;
       *) say "no image for $ref (its pods will not start)" ;;
@@ -335,8 +344,10 @@ EOF
   fi
   [ -z "$ok" ] || ctr images ls -q >"$stage/imported.txt"
   kill "$cpid"; wait "$cpid" || true
+  cpid=
   [ -n "$ok" ] || die "importing images failed: $(tail -3 "$run/ctr.log"; tail -3 "$run/containerd.log")"
   rm -rf "$run"
+  run=
   say "imported: $(grep -v -e '^sha256:' -e '^import-' "$stage/imported.txt" | tr '\n' ' ')"
   for ref in "${wanted[@]}"; do docker rmi "$ref" >/dev/null 2>&1 || true; done
 
