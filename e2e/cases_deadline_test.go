@@ -21,7 +21,10 @@ func caseHungHelpersStillAnswer(t *testing.T, c Cluster) {
 	requireSourceKind(t, c, "static", "{static: {usernameFile: /nonexistent/u, passwordFile: /nonexistent/p}, matchImages: [example.invalid]}")
 	reg := c.Registry()
 	marker := fmt.Sprintf("ncp-e2e-hung-%d", time.Now().UnixNano())
-	hang := "#!/bin/sh\n# Hangs like a helper waiting on an unreachable network.\nsleep 300 &\nwait\n"
+	// Each call is logged first, so that the case knows the helpers did
+	// run and hang, and were not merely left out.
+	calls := c.WriteFile(t, "hung/calls", nil)
+	hang := "#!/bin/sh\n# Hangs like a helper waiting on an unreachable network.\necho \"$(basename \"$0\") $1\" >> " + calls + "\nsleep 300 &\nwait\n"
 	var binDir string
 	var cfg strings.Builder
 	cfg.WriteString("apiVersion: config.node-credential-provider.io/v1alpha1\nkind: NodeCredentialProviderConfig\ncache: {disabled: true}\nhelpers:\n")
@@ -46,17 +49,29 @@ func caseHungHelpersStillAnswer(t *testing.T, c Cluster) {
 	c.WaitPodRunning(t, pod, runTimeout)
 	requirePluginAnswered(t, c, image)
 
-	// No process carrying the helpers' marker outlives the runs.
-	var left string
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
-		out, err := c.RunOnNode(t, nil, nil, "sh", "-c", "for e in /proc/[0-9]*/environ; do grep -qs "+marker+" $e && ! grep -qs '^State:.*Z' ${e%environ}status && echo ${e%/environ}; done; true")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if left = strings.TrimSpace(out); left == "" {
-			return
+	// Every hanging helper was asked: the answer came past them.
+	out, err := c.RunOnNode(t, nil, nil, "cat", calls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if !strings.Contains(out, fmt.Sprintf("docker-credential-ncphang%d ", i)) {
+			t.Errorf("helper ncphang%d was never run; calls:\n%s", i, out)
 		}
 	}
-	t.Errorf("helper processes outlived the plugin's runs: %s", left)
-	_, _ = c.RunOnNode(t, nil, nil, "sh", "-c", "for e in /proc/[0-9]*/environ; do grep -qs "+marker+" $e && kill -9 $(basename ${e%/environ}); done; true")
+
+	// No process carrying the helpers' marker outlives the runs.
+	var left string
+	err = WaitFor(10*time.Second, 200*time.Millisecond, func() (bool, error) {
+		out, err := c.RunOnNode(t, nil, nil, "sh", "-c", "for e in /proc/[0-9]*/environ; do grep -qs "+marker+" $e && ! grep -qs '^State:.*Z' ${e%environ}status && echo ${e%/environ}; done; true")
+		if err != nil {
+			return false, permanent{err}
+		}
+		left = strings.TrimSpace(out)
+		return left == "", nil
+	})
+	if err != nil {
+		t.Errorf("helper processes outlived the plugin's runs: %s (%v)", left, err)
+		_, _ = c.RunOnNode(t, nil, nil, "sh", "-c", "for e in /proc/[0-9]*/environ; do grep -qs "+marker+" $e && kill -9 $(basename ${e%/environ}); done; true")
+	}
 }
