@@ -49,7 +49,7 @@ build:
 demo: build
 	scripts/demo.sh $(BIN)
 
-## test: formatting, vet, unit tests, the windows/arm64 vet and test build, the release binaries, the demo, the end-to-end suite, matching against the kubelet's keyring, the kind config,
+## test: formatting, vet, unit tests, the windows/arm64 vet and test build, the release binaries, the demo, the end-to-end suite, the parity tests against the kubelet's and containers/image's own code, the kind config,
 ## the image's tests and reproducibility, then the same end-to-end cases against a real kind cluster (deleted at the end)
 test: lint unit cross release image-check keyring-parity kind-config demo e2e
 	NCP_E2E_KIND_DELETE=1 $(MAKE) --no-print-directory e2e-kind
@@ -85,7 +85,9 @@ kubectl-golden:
 e2e: build
 	e2e/run.sh
 
-## keyring-parity: our answers against the kubelet's own keyring code (e2e/tools/kube, its own module).
+## keyring-parity: our code against the code it must agree with (e2e/tools/kube, its own module): answers against the kubelet's
+## keyring, validate against the kubelet's config loader, podman auth.json against containers/image, images against
+## distribution/reference.
 ## -trimpath and -mod=mod as in tools/kube/build.sh: the kubelet's build cache serves it, and a dependency
 ## the plugin gained on main gets its go.sum lines instead of failing the run.
 keyring-parity:
@@ -119,7 +121,7 @@ bench:
 ## release: node-credential-provider-<os>-<arch> for $(RELEASE_PLATFORMS) in dist/release, with SHA256SUMS;
 ## the linux/amd64 one must answer the demo's requests here
 release: $(RELEASE_BINS)
-	cd $(DIST)/release && sha256sum $(notdir $(RELEASE_BINS)) > SHA256SUMS && sha256sum --quiet -c SHA256SUMS
+	cd $(DIST)/release && sha256sum $(notdir $(RELEASE_BINS)) > SHA256SUMS
 	scripts/demo.sh $(call release_bin,linux/amd64) >/dev/null
 	@cat $(DIST)/release/SHA256SUMS
 

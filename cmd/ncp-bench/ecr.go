@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -54,7 +53,9 @@ func buildECR(work string) (string, error) {
 		return "", fmt.Errorf("go mod download %s@%s: %v %s", ecrModule, ecrVersion, err, mod.Error)
 	}
 	src := filepath.Join(work, "cloud-provider-aws")
-	if err := copyTree(mod.Dir, src); err != nil {
+	// A writable copy: the module cache's is read-only, and -mod=mod writes
+	// go.sum.
+	if err := os.CopyFS(src, os.DirFS(mod.Dir)); err != nil {
 		return "", err
 	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
@@ -68,31 +69,6 @@ func buildECR(work string) (string, error) {
 		return "", fmt.Errorf("building %s@%s/%s: %v\n%s", ecrModule, ecrVersion, ecrPackage, err, b)
 	}
 	return out, os.Rename(tmp, out)
-}
-
-// copyTree copies a module directory; the module cache's copy is read-only.
-func copyTree(from, to string) error {
-	return filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(from, p)
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(to, rel)
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, b, 0o644)
-	})
 }
 
 // fakeECR is the part of the ECR API the peer calls: GetAuthorizationToken,
