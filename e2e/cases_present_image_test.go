@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -19,31 +18,10 @@ func init() {
 	APICases = append(APICases, APICase{"present-image-scoping-holds", casePresentImageScoping})
 }
 
-// ifNotPresentPod creates a pod bound to the node with imagePullPolicy
-// IfNotPresent (the harness's RunPod always pulls).
+// ifNotPresentPod is a pod of ns and sa with imagePullPolicy IfNotPresent.
 func ifNotPresentPod(t *testing.T, c APICluster, name, ns, sa, image string) Pod {
 	t.Helper()
-	manifest := map[string]any{
-		"apiVersion": "v1", "kind": "Pod",
-		"metadata": map[string]any{"name": name, "namespace": ns},
-		"spec": map[string]any{
-			"nodeName": c.NodeName(), "hostNetwork": true, "enableServiceLinks": false,
-			"automountServiceAccountToken": false, "terminationGracePeriodSeconds": 1,
-			"serviceAccountName": sa,
-			"tolerations":        []map[string]any{{"operator": "Exists"}},
-			"containers": []map[string]any{{
-				"name": "main", "image": image, "imagePullPolicy": "IfNotPresent", "command": []string{"sleep", "3600"},
-			}},
-		},
-	}
-	data, err := json.Marshal(manifest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Kubectl(t, data, "create", "-f", "-")
-	pod := Pod{Name: name, Namespace: ns, Image: image}
-	t.Cleanup(func() { c.DeletePod(t, pod) })
-	return pod
+	return c.RunPod(t, PodSpec{Name: name, Namespace: ns, ServiceAccountName: sa, Image: image, PullPolicy: "IfNotPresent"})
 }
 
 func casePresentImageScoping(t *testing.T, c APICluster) {

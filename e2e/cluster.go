@@ -110,6 +110,17 @@ type PodSpec struct {
 	ServiceAccountName string
 	ImagePullSecrets   []string
 	Annotations        map[string]string
+	// PullPolicy is the container's imagePullPolicy; default Always, so
+	// that every case's pod asks the plugin.
+	PullPolicy string
+}
+
+// pullPolicy is the imagePullPolicy of the pod's container.
+func (s PodSpec) pullPolicy() string {
+	if s.PullPolicy == "" {
+		return "Always"
+	}
+	return s.PullPolicy
 }
 
 // identity is what every harness derives from a spec: the namespace, a name

@@ -111,7 +111,7 @@ func (k *Kube) RunPod(t testing.TB, spec PodSpec) Pod {
 		"containers": []map[string]any{{
 			"name":            "main",
 			"image":           spec.Image,
-			"imagePullPolicy": "Always",
+			"imagePullPolicy": spec.pullPolicy(),
 			"command":         cmd,
 		}},
 	}
@@ -265,8 +265,9 @@ func (k *Kube) waitNoPods(timeout time.Duration) error {
 	return WaitFor(timeout, 250*time.Millisecond, func() (bool, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		// Pods a DaemonSet runs on every node (kind's kube-proxy) never
-		// leave it; they are not the cases' pods.
+		// Pods a DaemonSet of kube-system runs on every node (kind's
+		// kube-proxy) never leave it; they are not the cases' pods. A
+		// DaemonSet's pod anywhere else (the deploy case's) is.
 		out, err := k.KubectlErr(ctx, nil, "get", "pods", "-A", "--field-selector", "spec.nodeName="+k.Node, "-o",
 			`jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {.metadata.ownerReferences[*].kind}{"\n"}{end}`)
 		if err != nil {
@@ -275,7 +276,7 @@ func (k *Kube) waitNoPods(timeout time.Duration) error {
 		var left []string
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 			name, owners, _ := strings.Cut(line, " ")
-			if name != "" && !slices.Contains(strings.Fields(owners), "DaemonSet") {
+			if name != "" && !(strings.HasPrefix(name, "kube-system/") && slices.Contains(strings.Fields(owners), "DaemonSet")) {
 				left = append(left, name)
 			}
 		}

@@ -450,7 +450,7 @@ func (n *KubeletNode) RunPod(t testing.TB, spec PodSpec) Pod {
 			"containers": []map[string]any{{
 				"name":            "main",
 				"image":           spec.Image,
-				"imagePullPolicy": "Always",
+				"imagePullPolicy": spec.pullPolicy(),
 				"command":         cmd,
 			}},
 		},
