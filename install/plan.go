@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/node-credential-provider/node-credential-provider/config"
+	"github.com/node-credential-provider/node-credential-provider/provider"
 )
 
 // Defaults for a node whose kubelet has no credential provider yet.
@@ -247,7 +248,7 @@ func PlanInstall(o Options) (*Plan, error) {
 		if o.ConfigPath == "" {
 			return nil, errors.New("--config-from needs --config: the path the plugin reads it from")
 		}
-		data, err := os.ReadFile(o.ConfigSource)
+		data, err := provider.ReadFile(o.ConfigSource, maxHostFile)
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/node-credential-provider/node-credential-provider/provider"
 )
 
 // Staged is the result of a plan laid out in a temporary folder, for the
@@ -300,7 +302,7 @@ func stage(o Options, p *Plan, tmp string) (Staged, error) {
 		if o.ConfigSource != "" {
 			src = o.ConfigSource
 		}
-		data, err := os.ReadFile(src)
+		data, err := provider.ReadFile(src, maxHostFile) // a FIFO there is an error, not a wait
 		if err != nil {
 			return s, fmt.Errorf("our config: %w", err)
 		}
