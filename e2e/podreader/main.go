@@ -43,6 +43,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -331,6 +332,9 @@ func watch(args []string) error {
 		return err
 	}
 	pid := int32(cmd.Process.Pid)
+	// written is filled by the reader below and read here once it is done
+	// or given up on: closing fan does not wake a blocked read.
+	var mu sync.Mutex
 	written := map[string]*Written{}
 	events := make(chan struct{})
 	go func() {
@@ -351,7 +355,9 @@ func watch(args []string) error {
 				}
 				if m.Fd >= 0 {
 					if m.Pid == pid {
+						mu.Lock()
 						record(int(m.Fd), written, needles)
+						mu.Unlock()
 					}
 					unix.Close(int(m.Fd))
 				}
@@ -368,9 +374,11 @@ func watch(args []string) error {
 	case <-events:
 	case <-time.After(2 * time.Second):
 	}
+	mu.Lock()
 	for _, w := range written {
 		rep.Written = append(rep.Written, *w)
 	}
+	mu.Unlock()
 	slices.SortFunc(rep.Written, func(a, b Written) int { return strings.Compare(a.Path, b.Path) })
 	out, _ := json.MarshalIndent(rep, "", "  ")
 	if err := os.WriteFile(reportPath, append(out, '\n'), 0o600); err != nil {
