@@ -517,7 +517,9 @@ func TestUninstallKeepsTheKubeletStartable(t *testing.T) {
 		"etc/default/kubelet":    "KUBELET_EXTRA_ARGS=\"--image-credential-provider-config=/etc/kubernetes/cp.yaml --image-credential-provider-bin-dir=/opt/cp\"\n",
 	}))
 	o := options(root, fakeBinary(t, "v1"))
-	runOK(t, o, false)
+	if out := runOK(t, o, false); !strings.Contains(out, `/etc/kubernetes/cp.yaml already has a provider named "node-credential-provider", not put there by install: our entry replaces it, and uninstall removes it`) {
+		t.Errorf("install did not say it takes over the entry:\n%s", out)
+	}
 	installed := snapshot(t, root)
 	out, err := run(t, &Runner{Validate: (&validator{}).check}, o, true)
 	if err == nil || !strings.Contains(err.Error(), "no providers (the kubelet refuses to start") {

@@ -240,6 +240,9 @@ func PlanInstall(o Options) (*Plan, error) {
 		return nil, err
 	}
 	c.New, c.Binary, c.Mode = src, true, 0o755
+	if c.Existed && prev == nil {
+		p.Notes = append(p.Notes, binPath+" is already there, not put there by install: it is replaced, and uninstall removes it")
+	}
 	p.add(c)
 	st.Binary = binPath
 
@@ -290,6 +293,11 @@ func PlanInstall(o Options) (*Plan, error) {
 		if c.Existed {
 			if c.New, err = mergeProvider(c.Old, prov); err != nil {
 				return nil, fmt.Errorf("%s: %w", pc, err)
+			}
+			if kc, err := config.ParseKubelet(c.Old); err == nil && prev == nil {
+				if _, err := config.FindProvider(kc.Providers, o.ProviderName); err == nil {
+					p.Notes = append(p.Notes, fmt.Sprintf("%s already has a provider named %q, not put there by install: our entry replaces it, and uninstall removes it", pc, o.ProviderName))
+				}
 			}
 			if prev == nil {
 				st.Merged = true
