@@ -23,9 +23,13 @@ type Host struct {
 	Proc string
 }
 
+// OnHost says this process sees the host's files where the host does (no
+// --root, or --root /).
+func (h Host) OnHost() bool { return h.Root == "" || h.Root == "/" }
+
 // Path is where this process finds the host path p.
 func (h Host) Path(p string) string {
-	if h.Root == "" || h.Root == "/" {
+	if h.OnHost() {
 		return p
 	}
 	return filepath.Join(h.Root, p)

@@ -58,7 +58,7 @@ func (r *Restarter) Restart() error {
 	cmd.Stdout, cmd.Stderr = r.Log, r.Log
 	// The whole process group goes when the time is up.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if r.Root != "" && r.Root != "/" {
+	if !(Host{Root: r.Root}).OnHost() {
 		cmd.SysProcAttr.Chroot, cmd.Dir = r.Root, "/"
 		// The container's PATH names its own image's directories; the
 		// command gets the host's usual one.

@@ -225,7 +225,7 @@ func (r *Runner) validate(o Options, p *Plan) error {
 
 func stage(o Options, p *Plan, tmp string) (Staged, error) {
 	h := o.Host
-	s := Staged{OnHost: h.Root == "" || h.Root == "/"}
+	s := Staged{OnHost: h.OnHost()}
 	newContent := map[string]*Change{}
 	for _, c := range p.Changes {
 		newContent[c.Path] = c
