@@ -18,7 +18,6 @@ import (
 // kubelet's 60 s kill, the pod runs, and no helper process, nor its sleep,
 // is left on the node.
 func caseHungHelpersStillAnswer(t *testing.T, c Cluster) {
-	requireSourceKind(t, c, "static", "{static: {usernameFile: /nonexistent/u, passwordFile: /nonexistent/p}, matchImages: [example.invalid]}")
 	reg := c.Registry()
 	marker := fmt.Sprintf("ncp-e2e-hung-%d", time.Now().UnixNano())
 	// Each call is logged first, so that the case knows the helpers did

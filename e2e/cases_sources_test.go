@@ -6,31 +6,12 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// Cases for the sources beyond docker config files. Each first checks that
-// the plugin knows the source kind (main may not have it yet) and skips,
-// saying so, when it does not.
-
-// requireSourceKind skips the case when the plugin does not implement a
-// source kind: its config is decoded, but building the source fails with
-// "no source kind set".
-func requireSourceKind(t *testing.T, c Cluster, kind, yaml string) {
-	t.Helper()
-	cfg := filepath.Join(t.TempDir(), "probe.yaml")
-	body := "apiVersion: config.node-credential-provider.io/v1alpha1\nkind: NodeCredentialProviderConfig\nsources:\n  - " + yaml + "\n"
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, _ := exec.Command(c.PluginPath(), "explain", "example.invalid/probe", "--config", cfg).CombinedOutput()
-	if strings.Contains(string(out), "no source kind set") {
-		t.Skipf("the plugin does not implement %s sources yet: %s", kind, strings.TrimSpace(string(out)))
-	}
-}
+// Cases for the sources beyond docker config files.
 
 // passStore makes a throwaway gpg home (short path: gpg-agent's socket
 // must fit) with a passphrase-less key and a pass store on the node, and
@@ -92,7 +73,6 @@ func helperConfig(dockerConfig, helper string, env map[string]string, extra stri
 // with docker-credential-pass), the docker config holds only
 // {"credsStore":"pass"}, as docker login leaves it: the pod runs.
 func caseCredentialHelper(t *testing.T, c Cluster) {
-	requireSourceKind(t, c, "credentialHelper", "credentialHelper: {helper: ncp-e2e-probe}")
 	reg := c.Registry()
 	env := passStore(t, c)
 	storeInPass(t, c, env, reg.Host(), reg.Username(), reg.Password())
@@ -112,7 +92,6 @@ func caseCredentialHelper(t *testing.T, c Cluster) {
 // in separate processes, share one answer through our cache. A wrapper
 // docker-credential-ncpcount on PATH logs each call, then runs pass.
 func caseHelperBurst(t *testing.T, c Cluster) {
-	requireSourceKind(t, c, "credentialHelper", "credentialHelper: {helper: ncp-e2e-probe}")
 	reg := c.Registry()
 	env := passStore(t, c)
 	storeInPass(t, c, env, reg.Host(), reg.Username(), reg.Password())
@@ -178,7 +157,6 @@ func writeTemp(t *testing.T, name, content string) string {
 // namespace's key (the registry lets any of its users read every
 // repository, so the plugin's log is the proof of which one was sent).
 func casePodmanNamespaces(t *testing.T, c Cluster) {
-	requireSourceKind(t, c, "podmanAuth", "podmanAuth: {path: /nonexistent/auth.json}")
 	reg := c.Registry()
 	users := map[string][2]string{
 		"team-a": {"team-a-puller", "a-" + reg.Password()},
@@ -244,7 +222,6 @@ func logHasLine(log string, parts ...string) bool {
 // does not cache (--cache-duration=0s) and our cache must notice that the
 // store changed (helpers[].watch defaults to pass's store for pass).
 func caseHelperRotation(t *testing.T, c Cluster) {
-	requireSourceKind(t, c, "credentialHelper", "credentialHelper: {helper: ncp-e2e-probe}")
 	reg := c.Registry()
 	const user = "helper-rotating-user"
 	old, next := "old-h-"+reg.Password(), "new-h-"+reg.Password()
